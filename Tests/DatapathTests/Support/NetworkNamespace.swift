@@ -44,12 +44,12 @@ final class VethPair {
         name = UniqueName.make(prefix)
         self.peer = peer
         self.namespace = namespace
-        try Command.check(["ip", "link", "add", name, "mtu", "1500", "type", "veth", "peer", "name", peer,
+        try Command.check(["ip", "link", "add", "name", name, "mtu", "1500", "type", "veth", "peer", "name", peer,
                            "mtu", "1500", "netns", namespace.name])
         try? "1".write(toFile: "/proc/sys/net/ipv6/conf/\(name)/disable_ipv6", atomically: false, encoding: .utf8)
         _ = try? namespace.exec(["sysctl", "-qw", "net.ipv6.conf.\(peer).disable_ipv6=1"])
-        try Command.check(["ip", "link", "set", name, "up"])
-        try Command.check(["ip", "-n", namespace.name, "link", "set", peer, "up"])
+        try Command.check(["ip", "link", "set", "dev", name, "up"])
+        try Command.check(["ip", "-n", namespace.name, "link", "set", "dev", peer, "up"])
         let index = if_nametoindex(name)
         guard index != 0 else { throw TestSupportError("no ifindex for \(name)") }
         ifindex = index
@@ -58,7 +58,7 @@ final class VethPair {
     func delete() {
         guard !deleted else { return }
         deleted = true
-        _ = try? Command.run(["ip", "link", "del", name])
+        _ = try? Command.run(["ip", "link", "del", "dev", name])
     }
 
     deinit { delete() }
