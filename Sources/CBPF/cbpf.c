@@ -85,13 +85,27 @@ int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const 
 		bpf_object__close(obj);
 		FAIL("bpf_map__set_max_entries", m ? -err : ENOENT);
 	}
-	/* Count maps already pinned, to tell the caller it adopted state. */
+	/* Count maps already pinned, to tell the caller it adopted state. The kernel adds
+	 * BPF_F_RDONLY_PROG to a devmap's flags, which libbpf 1.1's reuse check then refuses,
+	 * so devmaps are reused and pinned here rather than by libbpf. */
 	bpf_object__for_each_map(m, obj) {
 		const char *name = bpf_map__name(m);
-		if (!strchr(name, '.')) {
-			snprintf(path, sizeof(path), "%s/%s", pin_root, name);
-			if (access(path, F_OK) == 0)
-				dp->reused_maps++;
+		if (strchr(name, '.'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+		if (access(path, F_OK) == 0)
+			dp->reused_maps++;
+		if (bpf_map__type(m) != BPF_MAP_TYPE_DEVMAP_HASH && bpf_map__type(m) != BPF_MAP_TYPE_DEVMAP)
+			continue;
+		bpf_map__set_pin_path(m, NULL);
+		fd = bpf_obj_get(path);
+		if (fd >= 0) {
+			err = bpf_map__reuse_fd(m, fd);
+			close(fd);
+			if (err) {
+				bpf_object__close(obj);
+				FAIL("bpf_map__reuse_fd", -err);
+			}
 		}
 	}
 	err = bpf_object__load(obj);
@@ -100,6 +114,18 @@ int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const 
 		FAIL("bpf_object__load", -err);
 	}
 	dp->obj = obj;
+	bpf_object__for_each_map(m, obj) {
+		const char *name = bpf_map__name(m);
+		if (strchr(name, '.') ||
+		    (bpf_map__type(m) != BPF_MAP_TYPE_DEVMAP_HASH && bpf_map__type(m) != BPF_MAP_TYPE_DEVMAP))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+		if (access(path, F_OK) != 0 && (err = bpf_obj_pin(bpf_map__fd(m), path))) {
+			bpf_object__close(obj);
+			dp->obj = NULL;
+			FAIL("bpf_obj_pin", -err);
+		}
+	}
 	if ((err = pin_prog(obj, pin_root, "fp_ingress", &dp->ingress_fd)) ||
 	    (err = pin_prog(obj, pin_root, "fp_egress", &dp->egress_fd))) {
 		bpf_object__close(obj);
