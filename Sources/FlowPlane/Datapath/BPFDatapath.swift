@@ -213,7 +213,7 @@ public final class BPFDatapath: Datapath {
             }
             throw error
         }
-        prepareDelivery(port.ifindex)
+        if previous == nil { prepareDelivery(port.ifindex) }
     }
 
     public func removePort(_ ifindex: InterfaceIndex) throws {
