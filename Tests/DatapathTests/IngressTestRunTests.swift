@@ -147,6 +147,20 @@ struct IngressTestRunTests {
         let moves = try lab.learnEvents()
         #expect(moves.count == 1)
         #expect(moves.first?.mac == D && moves.first?.ifindex == p1 && moves.first?.previousIfindex == p2)
+        // More frames on p1 before the control plane reacts: deduplicated.
+        for _ in 0..<10 { _ = try lab.testRun(Frames.ethernet(dst: B, src: D), on: "p1") }
+        #expect(try lab.learnEvents().isEmpty)
+        // Back on p2, where the (not yet updated) FDB still has it: reported at once, so the
+        // FDB ends on the port of the last frame.
+        _ = try lab.testRun(Frames.ethernet(dst: B, src: D), on: "p2")
+        let back = try lab.learnEvents()
+        #expect(back.count == 1)
+        #expect(back.first?.ifindex == p2 && back.first?.previousIfindex == p1)
+        // The control plane installs D on p2 again: frames from p2 are quiet again.
+        try lab.datapath.installFDB([FDBEntry(key: FDBKey(bridge: 1, vlan: .untagged, mac: D), ifindex: p2)])
+        for _ in 0..<10 { _ = try lab.testRun(Frames.ethernet(dst: B, src: D), on: "p2") }
+        #expect(try lab.learnEvents().isEmpty)
+        #expect(try lab.datapath.fdbEntries().first { $0.key.mac == D }?.isStatic == false)
     }
 
     @Test func stpGate() throws {

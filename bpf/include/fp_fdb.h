@@ -17,24 +17,28 @@ static __always_inline struct fp_fdb_value *fp_fdb_lookup(__u32 bridge, __u32 vl
 	return bpf_map_lookup_elem(&fp_fdb, &key);
 }
 
-/* Sends a learn record for (bridge, vlan, mac) seen on ifindex, unless one for the same
- * tuple went out less than FP_LEARN_DEDUP_NS ago. Returns the counter to bump
+/* Sends a learn record for (bridge, vlan, mac) seen on ifindex, unless one naming the same
+ * port went out less than FP_LEARN_DEDUP_NS ago. Returns the counter to bump
  * (FP_STAT_LEARN_EVENTS / FP_STAT_LEARN_LOST) or 0 when deduplicated. */
 static __always_inline __u32 fp_learn_event(__u32 bridge, __u32 vlan, const __u8 *mac,
 					    __u32 ifindex, __u32 old_ifindex, __u64 now)
 {
-	struct fp_learn_key key = { .fdb = { .bridge = bridge, .vlan = (__u16)vlan }, .ifindex = ifindex };
+	struct fp_fdb_key key = { .bridge = bridge, .vlan = (__u16)vlan };
+	struct fp_learn_pend fresh = { .time_ns = now, .ifindex = ifindex };
 	struct fp_learn_event *ev;
-	__u64 *sent;
+	struct fp_learn_pend *sent;
 
-	__builtin_memcpy(key.fdb.mac, mac, ETH_ALEN);
+	__builtin_memcpy(key.mac, mac, ETH_ALEN);
 	sent = bpf_map_lookup_elem(&fp_learn_pend, &key);
 	if (sent) {
-		if (now - *sent < FP_LEARN_DEDUP_NS)
+		if (sent->ifindex == ifindex && now - sent->time_ns < FP_LEARN_DEDUP_NS)
 			return 0;
-		*sent = now;
+		if (!old_ifindex && sent->ifindex != ifindex)
+			old_ifindex = sent->ifindex;
+		sent->time_ns = now;
+		sent->ifindex = ifindex;
 	} else {
-		bpf_map_update_elem(&fp_learn_pend, &key, &now, BPF_ANY);
+		bpf_map_update_elem(&fp_learn_pend, &key, &fresh, BPF_ANY);
 	}
 	ev = bpf_ringbuf_reserve(&fp_learn_ev, sizeof(*ev), 0);
 	if (!ev)
@@ -61,15 +65,19 @@ static __always_inline __u32 fp_fdb_learn(__u32 bridge, __u32 vlan, const __u8 *
 	if (v && (v->flags & FP_FDB_F_STATIC))
 		return 0;
 	now = bpf_ktime_get_coarse_ns();
-	if (v) {
-		if (v->ifindex == ifindex) {
-			if (now - v->last_seen_ns >= FP_FDB_REFRESH_NS)
-				v->last_seen_ns = now;
-			return 0;
-		}
-		return fp_learn_event(bridge, vlan, mac, ifindex, v->ifindex, now);
+	if (!v)
+		return fp_learn_event(bridge, vlan, mac, ifindex, 0, now);
+	if (v->ifindex == ifindex) {
+		if (now - v->last_seen_ns >= FP_FDB_REFRESH_NS)
+			v->last_seen_ns = now;
+		/* Reported elsewhere meanwhile: report it back here. */
+		if (v->flags & FP_FDB_F_MOVING)
+			return fp_learn_event(bridge, vlan, mac, ifindex, 0, now);
+		return 0;
 	}
-	return fp_learn_event(bridge, vlan, mac, ifindex, 0, now);
+	if (!(v->flags & FP_FDB_F_MOVING))
+		v->flags |= FP_FDB_F_MOVING; /* once per move, not per frame */
+	return fp_learn_event(bridge, vlan, mac, ifindex, v->ifindex, now);
 }
 
 #endif /* FP_FDB_H */

@@ -12,9 +12,12 @@
  * FP_FDB_REFRESH_NS, so the control plane can age entries without a write per frame.
  *
  * A source MAC that is unknown, or known on another port, becomes a record on the
- * fp_learn_ev ring buffer. fp_learn_pend remembers (bridge, VLAN, MAC, port) -> time of the
- * last record sent, so a burst of frames from one new MAC yields one record per
- * FP_LEARN_DEDUP_NS, not one per frame; it is an LRU so it needs no cleaning.
+ * fp_learn_ev ring buffer. fp_learn_pend remembers (bridge, VLAN, MAC) -> the port last
+ * reported and when, so a burst of frames from one new MAC yields one record per
+ * FP_LEARN_DEDUP_NS, not one per frame, while a MAC that moves is reported at once; it is
+ * an LRU so it needs no cleaning. When the datapath reports a known MAC on a new port it
+ * marks the FDB entry FP_FDB_F_MOVING (the control plane's next install clears it); a frame
+ * from the old port meanwhile is reported again, so the FDB ends where the last frame was.
  *
  * Known unicast leaves through fp_tx, a DEVMAP_HASH ifindex -> {ifindex, fp_egress}. Flooded
  * frames leave through the bridge's own DEVMAP_HASH, found in fp_flood (ARRAY_OF_MAPS indexed
@@ -96,12 +99,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fp_learn_ev SEC(".maps");
 
-/* Learn-event dedup: (bridge, VLAN, MAC, port) -> time the last event was sent (ns). */
+/* Learn-event dedup: (bridge, VLAN, MAC) -> the port last reported and when. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, FP_LEARN_PEND_MAX);
-	__type(key, struct fp_learn_key);
-	__type(value, __u64);
+	__type(key, struct fp_fdb_key);
+	__type(value, struct fp_learn_pend);
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fp_learn_pend SEC(".maps");
 

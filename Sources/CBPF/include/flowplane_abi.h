@@ -105,6 +105,10 @@ struct fp_fdb_key {
 enum fp_fdb_flags {
 	/* Configured by the operator: never aged, never moved by learning. */
 	FP_FDB_F_STATIC = 1u << 0,
+	/* Set by the datapath when it reported the MAC on another port; cleared when the
+	 * control plane installs the entry again. A frame from the entry's own port while it is
+	 * set is reported too, so the FDB ends on the port of the last frame. */
+	FP_FDB_F_MOVING = 1u << 1,
 };
 
 /* fp_fdb value. */
@@ -135,12 +139,14 @@ struct fp_learn_event {
 	__u64 time_ns;
 };
 
-/* fp_learn_pend key (datapath-internal dedup of learn events): the FDB key plus the port
- * the MAC was seen on. 16 bytes, no padding. */
-struct fp_learn_key {
-	struct fp_fdb_key fdb;
-	/* ifindex the frame arrived on. */
+/* fp_learn_pend value (datapath-internal dedup of learn events, keyed by struct
+ * fp_fdb_key): the last port reported for the MAC, and when. */
+struct fp_learn_pend {
+	/* bpf_ktime_get_coarse_ns() of the last record sent. */
+	__u64 time_ns;
+	/* ifindex that record named. */
 	__u32 ifindex;
+	__u32 pad;
 };
 
 /* Per-port counters, one __u64 each in struct fp_port_stats (fp_stats, per CPU, keyed by
