@@ -14,6 +14,8 @@ struct FieldCaseTests {
         try #require(Privileged.isRoot, "privileged test: run as root")
         let lab = try SwitchLab()
         defer { lab.tearDown() }
+        let trace = try XDPErrorTrace()
+        defer { trace.close() }
         let p1 = try lab.addPort("h1", ownNamespace: true)
         let p2 = try lab.addPort("h2", ownNamespace: true)
 
@@ -26,6 +28,15 @@ struct FieldCaseTests {
         #expect(try lab.datapath.counters(InterfaceIndex(p1.ifindex)).flood >= 1)
         #expect(try lab.datapath.counters(InterfaceIndex(p2.ifindex)).txPackets >= 1)
 
+        // Known unicast (redirect through fp_tx, where a refused target would be an
+        // xdp_redirect_err) arrives too.
+        let known = Frames.mac(0x42)
+        try lab.datapath.installFDB([FDBEntry(key: FDBKey(bridge: 1, vlan: .untagged, mac: known), ifindex: InterfaceIndex(p2.ifindex))])
+        let unicast = Frames.ethernet(dst: known, src: src)
+        try lab.socket("h1").send(unicast)
+        #expect(lab.socket("h2").receive(timeoutMilliseconds: 2000) { $0 == unicast } != nil, "known unicast did not arrive")
+        #expect(try lab.datapath.counters(InterfaceIndex(p1.ifindex)).unicast >= 1)
+
         // GRO is on at the peer now.
         let k = try p2.namespace.exec(["ethtool", "-k", "h2"])
         #expect(k.output.contains("generic-receive-offload: on"))
@@ -36,6 +47,7 @@ struct FieldCaseTests {
         try Command.check(["ip", "-n", p2.namespace.name, "addr", "add", "10.77.0.2/24", "dev", "h2"])
         let ping = try p1.namespace.exec(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.77.0.2"], seconds: 10)
         #expect(ping.status == 0, "ping through the switch failed: \(ping.output)")
+        #expect(trace.failures(involving: [p1.ifindex, p2.ifindex]) == [], "XDP redirect failures")
     }
 
     /// A restarted datapath reuses the pinned maps: the FDB, ports and counters survive,
