@@ -355,6 +355,39 @@ int cbpf_prepare_veth_peer(int netns_fd, int ifindex, const char **op)
 	return rc;
 }
 
+static int prepare_port(void *p)
+{
+	struct peer_job *j = p;
+	char ifname[IF_NAMESIZE];
+	int fd, err;
+
+	if (!if_indextoname(j->ifindex, ifname)) {
+		j->op = "if_indextoname";
+		return -errno;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		j->op = "socket";
+		return -errno;
+	}
+	j->op = "ETHTOOL_SFEATURES";
+	err = feature_off(fd, ifname, "rx-vlan-hw-parse");
+	close(fd);
+	if (err == -ENOENT)
+		return 0;
+	return err < 0 ? err : (err ? CBPF_PORT_RX_VLAN_OFF : 0);
+}
+
+int cbpf_prepare_port(int ifindex, const char **op)
+{
+	struct peer_job j = { .ifindex = ifindex, .op = "ethtool" };
+	int rc = prepare_port(&j);
+
+	if (rc < 0 && op)
+		*op = j.op;
+	return rc;
+}
+
 struct sock_job {
 	const char *ifname;
 	int result_ifindex;

@@ -42,6 +42,9 @@ struct FieldCaseTests {
         #expect(k.output.contains("generic-receive-offload: on"))
         #expect(k.output.contains("tx-vlan-offload: off") || k.output.contains("tx-vlan-hw-insert: off"))
 
+        // The port itself keeps received tags inline.
+        #expect(try Command.run(["ethtool", "-k", p2.name]).output.contains("rx-vlan-offload: off"))
+
         // And the stack on both sides talks through the switch.
         try Command.check(["ip", "-n", p1.namespace.name, "addr", "add", "10.77.0.1/24", "dev", "h1"])
         try Command.check(["ip", "-n", p2.namespace.name, "addr", "add", "10.77.0.2/24", "dev", "h2"])

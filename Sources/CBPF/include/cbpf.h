@@ -71,6 +71,14 @@ enum cbpf_peer_change {
  * and tx-vlan-hw-insert off on ifindex. Returns the cbpf_peer_change mask. */
 int cbpf_prepare_veth_peer(int netns_fd, int ifindex, const char **op);
 
+enum cbpf_port_change {
+	CBPF_PORT_RX_VLAN_OFF = 1,
+};
+/* On a port itself (our netns): turns rx-vlan-hw-parse off, so a NIC that strips VLAN tags
+ * into metadata hands XDP the tag inline. Returns the cbpf_port_change mask; a device whose
+ * feature is fixed is left alone. */
+int cbpf_prepare_port(int ifindex, const char **op);
+
 /* Test and tool helpers. */
 /* An AF_PACKET raw socket bound to ifname in the netns at netns_path (NULL: ours), with
  * PACKET_AUXDATA on. Returns the fd. */

@@ -394,13 +394,21 @@ public final class BPFDatapath: Datapath {
 
     // MARK: - Delivery into veths
 
-    /// Makes XDP redirects into `ifindex` deliver: for a veth, turns GRO on on its peer (the
+    /// Makes XDP redirects into `ifindex` deliver and keeps VLAN tags inline: turns the port's
+    /// rx-vlan-hw-parse off where the driver allows, and, for a veth, turns GRO on on its peer (the
     /// kernel drops redirected frames at a veth whose peer has neither XDP nor GRO), and turns
     /// the peer's tx-vlan-hw-insert and TX checksumming off, so frames it sends carry their
     /// VLAN tag inline and no CHECKSUM_PARTIAL/TSO frames reach XDP. TAP ports need nothing.
     /// Failures are logged, not thrown: the port still switches what it can.
     func prepareDelivery(_ ifindex: InterfaceIndex) {
         var op: UnsafePointer<CChar>? = nil
+        // The port itself: VLAN tags stay inline on receive.
+        let own = cbpf_prepare_port(Int32(bitPattern: ifindex.rawValue), &op)
+        if own < 0 {
+            logger.debug("could not turn rx-vlan-hw-parse off", metadata: ["ifindex": "\(ifindex)", "errno": "\(-own)"])
+        } else if own & Int32(CBPF_PORT_RX_VLAN_OFF.rawValue) != 0 {
+            logger.info("prepared port for XDP", metadata: ["port": "\(ifindex)", "changes": "rx-vlan-hw-parse off"])
+        }
         var info = cbpf_link_info()
         guard cbpf_link_info(Int32(bitPattern: ifindex.rawValue), &info, &op) == 0 else { return }
         let kind = withUnsafeBytes(of: info.kind) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
