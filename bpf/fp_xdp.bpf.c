@@ -129,8 +129,9 @@ static __always_inline __u32 fp_egress_frame(struct xdp_md *ctx, const struct fp
 	return FP_STAT_TX_PACKETS;
 }
 
-SEC("xdp/devmap")
-int fp_egress(struct xdp_md *ctx)
+/* The egress exit, shared by both devmap programs. A flood copy that the port's VLAN rule
+ * refuses is not a drop (the frame went to the VLAN's members): it leaves uncounted. */
+static __always_inline int fp_egress_common(struct xdp_md *ctx, int flood)
 {
 	__u32 ifindex = ctx->egress_ifindex;
 	struct fp_port *port = bpf_map_lookup_elem(&fp_ports, &ifindex);
@@ -139,7 +140,23 @@ int fp_egress(struct xdp_md *ctx)
 	if (!port)
 		return XDP_DROP; /* no longer a port: its VLAN rule is unknown */
 	stat = fp_egress_frame(ctx, port);
+	if (flood && stat == FP_DROP_VLAN_EGRESS)
+		return XDP_DROP;
 	return fp_egress_exit(port->slot, stat, ctx->data_end - ctx->data);
+}
+
+/* Runs on each known-unicast copy (fp_tx entries). */
+SEC("xdp/devmap")
+int fp_egress(struct xdp_md *ctx)
+{
+	return fp_egress_common(ctx, 0);
+}
+
+/* Runs on each flood copy (entries of the bridges' flood sets). */
+SEC("xdp/devmap")
+int fp_egress_flood(struct xdp_md *ctx)
+{
+	return fp_egress_common(ctx, 1);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -22,8 +22,9 @@
  * Known unicast leaves through fp_tx, a DEVMAP_HASH ifindex -> {ifindex, fp_egress}. Flooded
  * frames leave through the bridge's own DEVMAP_HASH, found in fp_flood (ARRAY_OF_MAPS indexed
  * by bridge number), with one bpf_redirect_map(BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS). Every
- * devmap entry carries fp_egress, which runs once per output copy and applies the output
- * port's VLAN membership, tagging and STP state, so unicast and flood share one egress rule.
+ * devmap entry carries an egress program (fp_egress in fp_tx, fp_egress_flood in flood sets;
+ * one rule, the flood variant does not count copies filtered by VLAN as drops), which runs
+ * once per output copy and applies the output port's VLAN membership, tagging and STP state.
  *
  * Counters live in fp_stats, a PERCPU_ARRAY indexed by the port's slot: no frame ever writes
  * a cache line shared with another CPU. fp_abi holds FP_ABI_VERSION, written by the control

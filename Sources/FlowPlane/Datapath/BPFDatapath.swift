@@ -43,7 +43,7 @@ public final class BPFDatapath: Datapath {
 
     /// Names of everything pinned under the pin root.
     static let pinnedNames = ["fp_ports", "fp_fdb", "fp_tx", "fp_flood", "fp_stats", "fp_learn_ev",
-                              "fp_learn_pend", "fp_abi", "fp_ingress", "fp_egress"]
+                              "fp_learn_pend", "fp_abi", "fp_ingress", "fp_egress", "fp_egress_flood"]
 
     /// Loads (or adopts pinned) programs and maps under `pinRoot`; mounts bpffs if needed.
     ///
@@ -166,7 +166,7 @@ public final class BPFDatapath: Datapath {
                 try attach(index, mode: mode == 0 ? attachMode(port) : (mode == 1 ? .native : .generic))
             }
             try txMap.update(ifindex, devmapValue(ifindex))
-            try floodSet(port.bridge).update(ifindex, devmapValue(ifindex))
+            try floodSet(port.bridge).update(ifindex, floodValue(ifindex))
             adoptedPorts.append(index)
         }
         logger.info("adopted pinned datapath", metadata: ["ports": "\(adoptedPorts.count)", "pin-root": "\(pinRoot)"])
@@ -188,7 +188,7 @@ public final class BPFDatapath: Datapath {
         do {
             if previous == nil { try statsMap.updatePerCPU(port.slot, fp_port_stats()) }
             try txMap.update(ifindex, devmapValue(ifindex))
-            try floodSet(port.bridge).update(ifindex, devmapValue(ifindex))
+            try floodSet(port.bridge).update(ifindex, floodValue(ifindex))
             if let previous, previous.bridge != port.bridge {
                 try floodSet(previous.bridge).delete(ifindex)
             }
@@ -204,7 +204,7 @@ public final class BPFDatapath: Datapath {
                 _ = try? portsMap.update(ifindex, previous)
                 if previous.bridge != port.bridge {
                     _ = try? floodSet(port.bridge).delete(ifindex)
-                    _ = try? floodSet(previous.bridge).update(ifindex, devmapValue(ifindex))
+                    _ = try? floodSet(previous.bridge).update(ifindex, floodValue(ifindex))
                 }
             } else {
                 _ = try? floodSet(port.bridge).delete(ifindex)
@@ -254,8 +254,14 @@ public final class BPFDatapath: Datapath {
         return .auto
     }
 
+    /// A unicast (fp_tx) entry: the port with fp_egress.
     func devmapValue(_ ifindex: UInt32) -> DevmapValue {
         DevmapValue(ifindex: ifindex, programFD: handles.egress_fd)
+    }
+
+    /// A flood-set entry: the port with fp_egress_flood.
+    func floodValue(_ ifindex: UInt32) -> DevmapValue {
+        DevmapValue(ifindex: ifindex, programFD: handles.egress_flood_fd)
     }
 
     /// The flood devmap of `bridge`: found through fp_flood's inner map id, or created.
