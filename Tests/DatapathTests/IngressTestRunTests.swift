@@ -11,6 +11,12 @@ struct IngressTestRunTests {
     static let xdpPass = UInt32(XDP_PASS.rawValue)
     static let xdpRedirect = UInt32(XDP_REDIRECT.rawValue)
 
+    /// Learn events one MAC on one port may produce in a burst that started at `start`: one,
+    /// plus one per FP_LEARN_DEDUP_NS that passed (the machine may be slow under load).
+    static func eventsAllowed(since start: Date) -> Int {
+        1 + Int(Date().timeIntervalSince(start) * 1e9 / Double(FP_LEARN_DEDUP_NS))
+    }
+
     let A = Frames.mac(1), B = Frames.mac(2), C = Frames.mac(3), D = Frames.mac(4), E = Frames.mac(5)
 
     /// p1, p2 trunks of every VLAN; p3 access 10.
@@ -78,15 +84,18 @@ struct IngressTestRunTests {
         let lab = try makeLab()
         defer { lab.tearDown() }
         _ = try lab.learnEvents()
+        let start = Date()
         for _ in 0..<50 {
             let r = try lab.testRun(Frames.ethernet(dst: B, src: A), on: "p1")
             #expect(r.action == Self.xdpRedirect)
         }
+        let allowed = Self.eventsAllowed(since: start)
         let events = try lab.learnEvents()
-        #expect(events == [LearnEvent(bridge: 1, vlan: .untagged, mac: A, ifindex: InterfaceIndex(lab.ifindex("p1")),
-                                      previousIfindex: nil, timeNanoseconds: events.first?.timeNanoseconds ?? 0)])
+        #expect(events.count >= 1 && events.count <= allowed, "\(events.count) events for one burst")
+        #expect(events.first == LearnEvent(bridge: 1, vlan: .untagged, mac: A, ifindex: InterfaceIndex(lab.ifindex("p1")),
+                                           previousIfindex: nil, timeNanoseconds: events.first?.timeNanoseconds ?? 0))
         let c = try counters(lab, "p1")
-        #expect(c.rxPackets == 50 && c.flood == 50 && c.learnEvents == 1 && c.totalDrops == 0)
+        #expect(c.rxPackets == 50 && c.flood == 50 && c.learnEvents == UInt64(events.count) && c.totalDrops == 0)
         // The same MAC in another VLAN is another FDB key: a new event.
         _ = try lab.testRun(Frames.ethernet(dst: B, src: A, vlan: (20, 0)), on: "p1")
         #expect(try lab.learnEvents().map(\.vlan) == [VLANID(rawValue: 20)!])
@@ -143,13 +152,14 @@ struct IngressTestRunTests {
         let c = try #require(try lab.datapath.fdbEntries().first { $0.key.mac == C })
         #expect(c.ifindex == p2 && c.isStatic && c.lastSeenNanoseconds == 0)
         // Dynamic D on p2 seen on p1: a move event naming p2.
+        let start = Date()
         _ = try lab.testRun(Frames.ethernet(dst: B, src: D), on: "p1")
         let moves = try lab.learnEvents()
         #expect(moves.count == 1)
         #expect(moves.first?.mac == D && moves.first?.ifindex == p1 && moves.first?.previousIfindex == p2)
         // More frames on p1 before the control plane reacts: deduplicated.
         for _ in 0..<10 { _ = try lab.testRun(Frames.ethernet(dst: B, src: D), on: "p1") }
-        #expect(try lab.learnEvents().isEmpty)
+        #expect(try lab.learnEvents().count <= Self.eventsAllowed(since: start) - 1)
         // Back on p2, where the (not yet updated) FDB still has it: reported at once, so the
         // FDB ends on the port of the last frame.
         _ = try lab.testRun(Frames.ethernet(dst: B, src: D), on: "p2")
