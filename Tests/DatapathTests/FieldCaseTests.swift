@@ -10,18 +10,19 @@ struct FieldCaseTests {
     /// Field case 1: ports p1, p2 are veths whose other ends sit in plain namespaces nobody
     /// prepared. A broadcast ARP from behind p1 arrives behind p2, and ping works both ways:
     /// the switch turned GRO on at the peers itself.
-    @Test func redirectIntoUnpreparedVethDelivers() throws {
+    @Test(arguments: [XDPAttachMode.auto, .generic])
+    func redirectIntoUnpreparedVethDelivers(mode: XDPAttachMode) throws {
         try #require(Privileged.isRoot, "privileged test: run as root")
         let lab = try SwitchLab()
         defer { lab.tearDown() }
         let trace = try XDPErrorTrace()
         defer { trace.close() }
-        let p1 = try lab.addPort("h1", ownNamespace: true)
-        let p2 = try lab.addPort("h2", ownNamespace: true)
+        let p1 = try lab.addPort("h1", ownNamespace: true, attachMode: mode)
+        let p2 = try lab.addPort("h2", ownNamespace: true, attachMode: mode)
 
         // Real traffic: sent by the host behind p1, through fp_ingress attached to p1.
         let src = Frames.mac(0x41)
-        let arp = Frames.arpRequest(src: src, sender: [10, 77, 0, 1], target: [10, 77, 0, 2])
+        let arp = Frames.arpRequest(src: src, sender: [10, 77, 0, 1], target: [10, 77, 0, 2], vlan: nil)
         try lab.socket("h1").send(arp)
         let got = lab.socket("h2").receive(timeoutMilliseconds: 2000) { Frames.source($0) == src }
         #expect(got.map(Frames.hex) == Frames.hex(arp), "the ARP broadcast did not arrive behind p2")
@@ -51,6 +52,28 @@ struct FieldCaseTests {
         let ping = try p1.namespace.exec(["ping", "-c", "3", "-i", "0.2", "-W", "1", "10.77.0.2"], seconds: 10)
         #expect(ping.status == 0, "ping through the switch failed: \(ping.output)")
         #expect(trace.failures(involving: [p1.ifindex, p2.ifindex]) == [], "XDP redirect failures")
+    }
+
+    /// Real tagged traffic between a trunk and an access port, in native and generic XDP: the
+    /// access side gets the frame untagged, the trunk side tagged, PCP kept.
+    @Test(arguments: [XDPAttachMode.auto, .generic])
+    func taggedTrafficBetweenTrunkAndAccess(mode: XDPAttachMode) throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        let lab = try SwitchLab()
+        defer { lab.tearDown() }
+        try lab.addPort("t", attachMode: mode)
+        try lab.addPort("a10", vlan: PortVLANConfig(tag: VLANID(rawValue: 10)), attachMode: mode)
+        try lab.addPort("a20", vlan: PortVLANConfig(tag: VLANID(rawValue: 20)), attachMode: mode)
+
+        let fromTrunk = Frames.ethernet(dst: .broadcast, src: Frames.mac(0x61), vlan: (10, 6))
+        try lab.socket("t").send(fromTrunk)
+        var got = lab.captured(from: Frames.mac(0x61), expecting: ["a10"])
+        #expect(got.mapValues { $0.map(Frames.hex) } == ["a10": [Frames.hex(Frames.retagged(fromTrunk, nil))]])
+
+        let fromAccess = Frames.ethernet(dst: .broadcast, src: Frames.mac(0x62))
+        try lab.socket("a10").send(fromAccess)
+        got = lab.captured(from: Frames.mac(0x62), expecting: ["t"])
+        #expect(got.mapValues { $0.map(Frames.hex) } == ["t": [Frames.hex(Frames.retagged(fromAccess, (10, 0)))]])
     }
 
     /// A restarted datapath reuses the pinned maps: the FDB, ports and counters survive,
