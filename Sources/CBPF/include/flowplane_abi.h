@@ -36,7 +36,8 @@
 #endif
 /* Datapath refreshes an FDB entry's last-seen time at most this often (ns). */
 #define FP_FDB_REFRESH_NS 1000000000ULL
-/* A (bridge, VLAN, MAC, port) learn event is re-sent at most this often (ns). */
+/* A learn event for one (bridge, VLAN, MAC) naming the same port is re-sent at most this
+ * often (ns); one naming a different port goes out at once. */
 #define FP_LEARN_DEDUP_NS 100000000ULL
 
 /* VLAN modes, with Open vSwitch's `vlan_mode` semantics (spec/vlan.md). */
