@@ -49,5 +49,14 @@ let package = Package(
             dependencies: ["FlowPlane"],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // BPF_PROG_TEST_RUN and live frames through real veths (root; see TEAM.md).
+        .testTarget(
+            name: "DatapathTests",
+            dependencies: [
+                "FlowPlane", "CBPF",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
     ]
 )

@@ -30,9 +30,14 @@
 /* Size of the learn-event ring buffer in bytes (a power of two, a multiple of the page). */
 #define FP_LEARN_RING_BYTES (256 * 1024)
 #endif
+#ifndef FP_LEARN_PEND_MAX
+/* Entries of the learn-event dedup table (LRU). */
+#define FP_LEARN_PEND_MAX 8192
+#endif
 /* Datapath refreshes an FDB entry's last-seen time at most this often (ns). */
 #define FP_FDB_REFRESH_NS 1000000000ULL
-/* A (bridge, VLAN, MAC, port) learn event is re-sent at most this often (ns). */
+/* A learn event for one (bridge, VLAN, MAC) naming the same port is re-sent at most this
+ * often (ns); one naming a different port goes out at once. */
 #define FP_LEARN_DEDUP_NS 100000000ULL
 
 /* VLAN modes, with Open vSwitch's `vlan_mode` semantics (spec/vlan.md). */
@@ -59,6 +64,14 @@ enum fp_port_flags {
 	FP_PORT_F_FORWARD_BPDU = 1u << 1,
 	/* Do not learn source MACs on this port. */
 	FP_PORT_F_NO_LEARN = 1u << 2,
+	/* Control-plane bookkeeping, ignored by the datapath: the configuration had a `tag`
+	 * (else tag is 0 and means unset), an explicit `vlan_mode`, a non-empty `trunks`. */
+	FP_PORT_F_TAG_SET = 1u << 8,
+	FP_PORT_F_MODE_SET = 1u << 9,
+	FP_PORT_F_TRUNKS_SET = 1u << 10,
+	/* Control-plane bookkeeping: the requested XDP attach mode (neither bit: auto). */
+	FP_PORT_F_XDP_NATIVE = 1u << 11,
+	FP_PORT_F_XDP_GENERIC = 1u << 12,
 };
 
 /* fp_ports value, keyed by the port's ifindex (__u32). */
@@ -93,6 +106,10 @@ struct fp_fdb_key {
 enum fp_fdb_flags {
 	/* Configured by the operator: never aged, never moved by learning. */
 	FP_FDB_F_STATIC = 1u << 0,
+	/* Set by the datapath when it reported the MAC on another port; cleared when the
+	 * control plane installs the entry again. A frame from the entry's own port while it is
+	 * set is reported too, so the FDB ends on the port of the last frame. */
+	FP_FDB_F_MOVING = 1u << 1,
 };
 
 /* fp_fdb value. */
@@ -121,6 +138,16 @@ struct fp_learn_event {
 	__u8 mac[6];
 	/* bpf_ktime_get_coarse_ns() when seen (CLOCK_MONOTONIC, ns). */
 	__u64 time_ns;
+};
+
+/* fp_learn_pend value (datapath-internal dedup of learn events, keyed by struct
+ * fp_fdb_key): the last port reported for the MAC, and when. */
+struct fp_learn_pend {
+	/* bpf_ktime_get_coarse_ns() of the last record sent. */
+	__u64 time_ns;
+	/* ifindex that record named. */
+	__u32 ifindex;
+	__u32 pad;
 };
 
 /* Per-port counters, one __u64 each in struct fp_port_stats (fp_stats, per CPU, keyed by

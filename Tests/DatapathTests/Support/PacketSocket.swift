@@ -1,0 +1,50 @@
+import CBPF
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An AF_PACKET raw socket bound to one interface in a namespace: sends frames as given and
+/// receives incoming ones with their VLAN tag re-inserted (the kernel moves it to metadata).
+final class PacketSocket {
+    let fd: Int32
+    let interface: String
+
+    init(namespace: NetworkNamespace?, interface: String) throws {
+        var op: UnsafePointer<CChar>? = nil
+        let fd = cbpf_packet_socket(namespace?.path, interface, &op)
+        guard fd >= 0 else {
+            throw TestSupportError("packet socket on \(interface): \(op.map { String(cString: $0) } ?? "?") errno \(-fd)")
+        }
+        self.fd = fd
+        self.interface = interface
+    }
+
+    deinit { close(fd) }
+
+    func send(_ frame: [UInt8]) throws {
+        let n = frame.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, 0) }
+        guard n == frame.count else { throw TestSupportError("send on \(interface): errno \(errno)") }
+    }
+
+    /// The next incoming frame accepted by `filter`, or nil after `timeoutMilliseconds`.
+    func receive(timeoutMilliseconds: Int = 1000, where filter: ([UInt8]) -> Bool = { _ in true }) -> [UInt8]? {
+        let deadline = Date().addingTimeInterval(Double(timeoutMilliseconds) / 1000)
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let left = Int(deadline.timeIntervalSinceNow * 1000)
+            if left < 0 { return nil }
+            let n = buf.withUnsafeMutableBytes { cbpf_packet_recv(fd, $0.baseAddress, $0.count, Int32(left)) }
+            if n <= 0 { return nil }
+            let frame = Array(buf[0..<n])
+            if filter(frame) { return frame }
+        }
+    }
+
+    /// Every frame accepted by `filter` that arrives within `timeoutMilliseconds`.
+    func drain(timeoutMilliseconds: Int = 20, where filter: ([UInt8]) -> Bool = { _ in true }) -> [[UInt8]] {
+        var out: [[UInt8]] = []
+        while let f = receive(timeoutMilliseconds: timeoutMilliseconds, where: filter) { out.append(f) }
+        return out
+    }
+}
