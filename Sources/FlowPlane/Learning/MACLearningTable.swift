@@ -88,6 +88,8 @@ public final class MACLearningTable {
         entries.values.sorted { ($0.vlan, $0.mac) < ($1.vlan, $1.mac) }
     }
     public func entry(vlan: VLANID, mac: MACAddress) -> LearnedMAC? { entries[Key(vlan: vlan, mac: mac)] }
+    /// The entry for `mac` in `vlan` as the FDB should hold it.
+    public func fdbEntry(vlan: VLANID, mac: MACAddress) -> FDBEntry? { entries[Key(vlan: vlan, mac: mac)].map(fdbEntry) }
     /// Dynamic entries held by `port`.
     public func dynamicCount(port: InterfaceIndex) -> Int { dynamicPerPort[port]?.count ?? 0 }
     public var staticCount: Int { entries.values.filter(\.isStatic).count }

@@ -1,0 +1,29 @@
+import Foundation
+
+/// Finds network interfaces by name (`if_nametoindex`) in the daemon's namespace.
+public protocol InterfaceResolver: AnyObject {
+    /// The interface's index, nil when there is no such interface.
+    func index(of name: String) -> InterfaceIndex?
+}
+
+/// The system's interfaces.
+public final class SystemInterfaces: InterfaceResolver {
+    public init() {}
+    public func index(of name: String) -> InterfaceIndex? {
+        let i = if_nametoindex(name)
+        return i == 0 ? nil : InterfaceIndex(i)
+    }
+}
+
+/// A fixed table of interfaces, for tests and the simulated daemon
+/// (`FLOWPLANE_SIM_INTERFACES=name,name,...` gives ifindex 100, 101, ...).
+public final class StaticInterfaces: InterfaceResolver {
+    public var table: [String: InterfaceIndex]
+    public init(_ table: [String: InterfaceIndex] = [:]) { self.table = table }
+    public convenience init(names: [String], firstIndex: UInt32 = 100) {
+        var t: [String: InterfaceIndex] = [:]
+        for (i, n) in names.enumerated() { t[n] = InterfaceIndex(firstIndex + UInt32(i)) }
+        self.init(t)
+    }
+    public func index(of name: String) -> InterfaceIndex? { table[name] }
+}
