@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+
+/// The control-plane daemon: opens the store, creates the datapath (`BPFDatapath`, or
+/// `SimulatedDatapath` when the environment says `FLOWPLANE_DATAPATH=simulated`), reconciles
+/// the stored configuration with what is pinned and attached without flushing, serves the
+/// control socket and drives learning, ageing and interface checks on one serial queue, until
+/// SIGTERM or SIGINT.
+public final class FlowPlaneDaemon {
+    public struct Options: Sendable {
+        public var socketPath = "/run/flowplane/flowplane.sock"
+        public var dbPath = "/var/lib/flowplane/flowplane.db"
+        public var pinRoot = "/sys/fs/bpf/flowplane"
+        public var fdbCapacity: Int?
+        /// Learn-event polling period, ms.
+        public var learnPeriodMilliseconds = 10
+        /// Ageing sweep and interface check period, ms.
+        public var housekeepingPeriodMilliseconds = 2000
+        public init() {}
+    }
+
+    public enum DaemonError: Error, CustomStringConvertible {
+        case locked(String)
+        case startup(String)
+        public var description: String {
+            switch self {
+            case .locked(let p): return "another FlowPlane daemon holds \(p)"
+            case .startup(let s): return s
+            }
+        }
+    }
+
+    public let options: Options
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "flowplane.controller")
+    private var lockFDs: [Int32] = []
+    private var controller: SwitchController?
+    private var bpf: BPFDatapath?
+    private var server: ControlServer?
+    private var timers: [DispatchSourceTimer] = []
+
+    public init(options: Options, logger: Logger) {
+        self.options = options
+        self.logger = logger
+    }
+
+    /// Takes an exclusive lock on `path` + ".lock" (kept until the daemon stops).
+    private func lock(_ path: String) throws {
+        let lockPath = path + ".lock"
+        let dir = (lockPath as NSString).deletingLastPathComponent
+        if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
+        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw DaemonError.startup("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); throw DaemonError.locked(lockPath) }
+        lockFDs.append(fd)
+    }
+
+    /// Starts everything; returns once the socket serves.
+    public func start() throws {
+        try lock(options.socketPath)
+        try lock(options.dbPath)
+        let store = try ConfigStore(path: options.dbPath)
+        let env = ProcessInfo.processInfo.environment
+        let datapath: Datapath
+        let interfaces: InterfaceResolver
+        let capacity: Int
+        if env["FLOWPLANE_DATAPATH"] == "simulated" {
+            capacity = options.fdbCapacity ?? 131072
+            datapath = SimulatedDatapath(fdbCapacity: capacity)
+            if let names = env["FLOWPLANE_SIM_INTERFACES"] {
+                interfaces = StaticInterfaces(names: names.split(separator: ",").map(String.init))
+            } else {
+                interfaces = SystemInterfaces()
+            }
+            logger.info("using the simulated datapath")
+        } else {
+            let b: BPFDatapath
+            if let c = options.fdbCapacity {
+                b = try BPFDatapath(pinRoot: options.pinRoot, fdbCapacity: c, logger: logger)
+            } else {
+                b = try BPFDatapath(pinRoot: options.pinRoot, logger: logger)
+            }
+            bpf = b
+            datapath = b
+            capacity = b.fdbCapacity
+            interfaces = SystemInterfaces()
+        }
+        let ctl = try SwitchController(datapath: datapath, store: store, interfaces: interfaces, fdbCapacity: capacity, logger: logger)
+        try ctl.reconcile()
+        controller = ctl
+        let q = queue
+        let log = logger
+        let learn = DispatchSource.makeTimerSource(queue: q)
+        learn.schedule(deadline: .now(), repeating: .milliseconds(options.learnPeriodMilliseconds))
+        learn.setEventHandler {
+            do { try ctl.pollLearnEvents() } catch { log.error("learning failed", metadata: ["error": "\(error)"]) }
+        }
+        let house = DispatchSource.makeTimerSource(queue: q)
+        house.schedule(deadline: .now() + .milliseconds(options.housekeepingPeriodMilliseconds),
+                       repeating: .milliseconds(options.housekeepingPeriodMilliseconds))
+        house.setEventHandler {
+            do { try ctl.checkInterfaces() } catch { log.error("interface check failed", metadata: ["error": "\(error)"]) }
+            do { try ctl.ageSweep() } catch { log.error("ageing failed", metadata: ["error": "\(error)"]) }
+        }
+        timers = [learn, house]
+        timers.forEach { $0.resume() }
+        let server = ControlServer(path: options.socketPath) { request, reply in
+            q.async { reply(ctl.handle(request)) }
+        }
+        try server.start()
+        self.server = server
+        logger.info("serving", metadata: ["socket": "\(options.socketPath)", "db": "\(options.dbPath)"])
+    }
+
+    /// Runs the daemon until SIGTERM or SIGINT, then stops cleanly: ports keep forwarding.
+    public func run() throws {
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let done = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { sig -> DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { done.signal() }
+            s.resume()
+            return s
+        }
+        try start()
+        done.wait()
+        logger.info("stopping")
+        sources.forEach { $0.cancel() }
+        stop()
+    }
+
+    /// Stops serving and polling; leaves the datapath pinned and attached.
+    public func stop() {
+        server?.stop()
+        server = nil
+        queue.sync {
+            timers.forEach { $0.cancel() }
+            timers = []
+            bpf?.close()
+        }
+        for fd in lockFDs { flock(fd, LOCK_UN); close(fd) }
+        lockFDs = []
+    }
+
+    /// Runs `body` on the controller's queue (tests, STP wiring).
+    public func withController<T>(_ body: (SwitchController) throws -> T) rethrows -> T? {
+        try queue.sync { try controller.map(body) }
+    }
+}
