@@ -257,3 +257,27 @@ final class ControllerFixture {
         #expect(try ConfigStore(path: path).load() == SwitchConfig())
     }
 }
+
+@Suite struct STPHookTests {
+    @Test func bpduTransportObserverAndShowProvider() throws {
+        let f = try ControllerFixture()
+        var observed = 0
+        f.ctl.configObserver = { _ in observed += 1 }
+        try f.ctl.addBridge("br0")
+        for p in ["p1", "p2"] { _ = try f.ctl.addPort(bridge: "br0", port: p) }
+        try f.ctl.setBridge("br0", settings: ["stp_enable=true"])
+        #expect(observed == 4)
+        // A BPDU arriving with STP on goes to the control plane, not to other ports.
+        let bpdu = MACAddress(0x01, 0x80, 0xC2, 0, 0, 0).bytes + mac(1).bytes + [0x00, 0x26, 0x42, 0x42, 0x03] + [UInt8](repeating: 0, count: 35)
+        #expect(f.dp.inject(bpdu, ifindex: f.idx("p1")).isEmpty)
+        var got: [(InterfaceIndex, [UInt8])] = []
+        #expect(try f.dp.receive { got.append(($0, $1)) } == 1)
+        #expect(got.first?.0 == f.idx("p1") && got.first?.1 == bpdu)
+        try f.dp.send(bpdu, ifindex: f.idx("p2"))
+        #expect(f.dp.transmitted.count == 1)
+        f.ctl.stpShowProvider = { b in STPInfo(bridge: b.name, enabled: true, bridgeID: "8000.020000000001") }
+        #expect(try f.ctl.stpShow("br0").bridgeID == "8000.020000000001")
+        // Ports of a bridge for the STP wiring.
+        #expect(f.ctl.bridgePorts("br0").map(\.name) == ["p1", "p2"])
+    }
+}

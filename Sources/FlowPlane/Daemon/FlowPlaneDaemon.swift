@@ -38,6 +38,12 @@ public final class FlowPlaneDaemon {
     private var bpf: BPFDatapath?
     private var server: ControlServer?
     private var timers: [DispatchSourceTimer] = []
+    /// Where BPDUs are read and sent: an AF_PACKET socket with the BPF datapath (nil when it
+    /// could not be opened), the `SimulatedDatapath` itself when simulated.
+    public private(set) var bpduTransport: BPDUTransport?
+    /// Called once on the controller's executor after reconciling, before the socket serves:
+    /// the STP wiring sets `configObserver`/`stpShowProvider` and adds its timers here.
+    public var onStart: ((FlowPlaneDaemon, SwitchController) -> Void)?
 
     public init(options: Options, logger: Logger) {
         self.options = options
@@ -72,6 +78,7 @@ public final class FlowPlaneDaemon {
             } else {
                 interfaces = SystemInterfaces()
             }
+            bpduTransport = datapath as? SimulatedDatapath
             logger.info("using the simulated datapath")
         } else {
             let b: BPFDatapath
@@ -84,6 +91,9 @@ public final class FlowPlaneDaemon {
             datapath = b
             capacity = b.fdbCapacity
             interfaces = SystemInterfaces()
+            do { bpduTransport = try PacketSocketBPDUTransport() } catch {
+                logger.warning("no BPDU socket; STP cannot run", metadata: ["error": "\(error)"])
+            }
         }
         let ctl = try SwitchController(datapath: datapath, store: store, interfaces: interfaces, fdbCapacity: capacity, logger: logger)
         try ctl.reconcile()
@@ -102,7 +112,8 @@ public final class FlowPlaneDaemon {
             do { try ctl.checkInterfaces() } catch { log.error("interface check failed", metadata: ["error": "\(error)"]) }
             do { try ctl.ageSweep() } catch { log.error("ageing failed", metadata: ["error": "\(error)"]) }
         }
-        timers = [learn, house]
+        timers.append(contentsOf: [learn, house])
+        if let onStart { q.sync { onStart(self, ctl) } }
         timers.forEach { $0.resume() }
         let server = ControlServer(path: options.socketPath) { request, reply in
             q.async { reply(ctl.handle(request)) }
@@ -142,6 +153,16 @@ public final class FlowPlaneDaemon {
         }
         for fd in lockFDs { flock(fd, LOCK_UN); close(fd) }
         lockFDs = []
+    }
+
+    /// Runs `body` every `milliseconds` on the controller's executor (e.g. the STP tick);
+    /// call it from `onStart`. Stops with the daemon.
+    public func addPeriodicTask(milliseconds: Int, _ body: @escaping (SwitchController) -> Void) {
+        guard let ctl = controller else { return }
+        let t = DispatchSource.makeTimerSource(queue: queue)
+        t.schedule(deadline: .now() + .milliseconds(milliseconds), repeating: .milliseconds(milliseconds))
+        t.setEventHandler { body(ctl) }
+        timers.append(t)
     }
 
     /// Runs `body` on the controller's queue (tests, STP wiring).

@@ -22,6 +22,13 @@ public final class SwitchController {
     private let clock: () -> UInt64
     private let logger: Logger
 
+    /// Called after every configuration change that was applied (and after `reconcile`), on
+    /// the controller's executor: the STP wiring creates, updates and drops its state machines
+    /// from it (bridges' `stp` settings, ports' `stp` settings and ifindexes).
+    public var configObserver: ((SwitchController) -> Void)?
+    /// Supplies `stp-show` for a bridge with STP on; nil answers fall back to the stored view.
+    public var stpShowProvider: ((BridgeConfig) -> STPInfo?)?
+
     public static let maxBridges = 255
     public static let maxPorts = 1024
 
@@ -90,6 +97,7 @@ public final class SwitchController {
             if let c = try? t.addStatic(mac: s.mac, vlan: s.vlan, port: idx) { changes[s.bridge, default: FDBChanges()].merge(c) }
         }
         for (_, c) in changes { try apply(c) }
+        configObserver?(self)
         logger.info("reconciled", metadata: ["bridges": "\(config.bridges.count)", "ports": "\(ifindexes.count)", "fdb": "\(fdb.count - stale.count)"])
     }
 
@@ -146,6 +154,7 @@ public final class SwitchController {
             if let e = error as? ControlError { throw e }
             throw ControlError.failed("\(error)")
         }
+        configObserver?(self)
     }
 
     // MARK: - Requests
@@ -424,6 +433,7 @@ public final class SwitchController {
     public func stpShow(_ br: String) throws -> STPInfo {
         let b = try bridge(br)
         guard b.stp.enabled else { return STPInfo(bridge: br, enabled: false) }
+        if let info = stpShowProvider?(b) { return info }
         let ports = config.ports.values.filter { $0.bridge == br }.sorted { $0.name < $1.name }.map { p in
             STPInfo.Port(name: p.name, role: "-", state: ifindexes[p.name] == nil ? "disabled" : ((try? datapathPort(p.name))?.stpState.description ?? "-"),
                          pathCost: p.stp.pathCost ?? 20000, portID: String(format: "%04x", (p.stp.priority << 8) | Int((slots[p.name] ?? 0) + 1) & 0xfff))
@@ -487,6 +497,7 @@ public final class SwitchController {
                 if let t = tables[p.bridge] { try apply(t.removePort(was)) }
                 try? datapath.removePort(was)
                 ifindexes[name] = nil
+                stpStates[name] = nil  // a returning interface starts over (discarding under STP)
             }
             if let now, portName(now) == nil {
                 logger.info("interface appeared", metadata: ["port": "\(name)", "ifindex": "\(now)"])
@@ -501,6 +512,7 @@ public final class SwitchController {
                     try apply(c)
                 }
             }
+            configObserver?(self)
         }
     }
 

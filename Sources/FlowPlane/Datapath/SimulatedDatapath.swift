@@ -17,6 +17,8 @@ public final class SimulatedDatapath: Datapath {
     private var pending: [LearnEvent] = []
     /// Frames handed to the host stack (BPDUs with STP on), oldest first.
     public private(set) var toHost: [(ifindex: InterfaceIndex, bytes: [UInt8])] = []
+    /// Frames the control plane sent out of ports (BPDUs through `BPDUTransport.send`), oldest first.
+    public var transmitted: [(ifindex: InterfaceIndex, bytes: [UInt8])] = []
     /// Number of `installFDB`/`removeFDB` calls (batches), for tests.
     public private(set) var fdbBatches = 0
 
