@@ -47,7 +47,7 @@ struct Flowctl: ParsableCommand {
 
 struct Daemon: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Run the control plane in the foreground (stops on SIGTERM).")
-    @Option var socket = "/run/flowplane/flowplane.sock"
+    @Option(help: "The control socket (default $FLOWCTL_SOCKET or /run/flowplane/flowplane.sock).") var socket: String?
     @Option var db = "/var/lib/flowplane/flowplane.db"
     @Option(name: .customLong("pin-root")) var pinRoot = "/sys/fs/bpf/flowplane"
     @Option(name: .customLong("fdb-capacity"), help: "FDB entries when the FDB map is created.") var fdbCapacity: Int?
@@ -65,7 +65,8 @@ struct Daemon: ParsableCommand {
             return h
         }
         var o = FlowPlaneDaemon.Options()
-        o.socketPath = socket; o.dbPath = db; o.pinRoot = pinRoot; o.fdbCapacity = fdbCapacity
+        o.socketPath = socket ?? ProcessInfo.processInfo.environment["FLOWCTL_SOCKET"] ?? ControlClient.defaultSocket
+        o.dbPath = db; o.pinRoot = pinRoot; o.fdbCapacity = fdbCapacity
         let d = FlowPlaneDaemon(options: o, logger: Logger(label: "flowplane"))
         do { try d.run() } catch {
             FileHandle.standardError.write(Data("flowctl daemon: \(error)\n".utf8))

@@ -185,6 +185,8 @@ final class ControllerFixture {
         #expect(f.refused(.setPort(port: "p1", settings: ["xdp_mode=turbo"]), "turbo"))
         #expect(f.refused(.clearPort(port: "p1", keys: ["colour"]), "colour"))
         #expect(f.refused(.dumpFDB(bridge: "nobr"), "nobr"))
+        f.ifs.masters["p3"] = "linuxbr0"
+        #expect(f.refused(.addPort(bridge: "br0", port: "p3", settings: [], mayExist: false), "linuxbr0"))
     }
 
     @Test func stpSettingsAndStateHooks() throws {

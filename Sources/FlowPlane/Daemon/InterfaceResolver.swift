@@ -4,6 +4,12 @@ import Foundation
 public protocol InterfaceResolver: AnyObject {
     /// The interface's index, nil when there is no such interface.
     func index(of name: String) -> InterfaceIndex?
+    /// The interface's master (a Linux bridge or bond it is enslaved to), nil when none.
+    func master(of name: String) -> String?
+}
+
+extension InterfaceResolver {
+    public func master(of name: String) -> String? { nil }
 }
 
 /// The system's interfaces.
@@ -12,6 +18,10 @@ public final class SystemInterfaces: InterfaceResolver {
     public func index(of name: String) -> InterfaceIndex? {
         let i = if_nametoindex(name)
         return i == 0 ? nil : InterfaceIndex(i)
+    }
+    public func master(of name: String) -> String? {
+        guard let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/sys/class/net/\(name)/master") else { return nil }
+        return (target as NSString).lastPathComponent
     }
 }
 
@@ -26,4 +36,7 @@ public final class StaticInterfaces: InterfaceResolver {
         self.init(t)
     }
     public func index(of name: String) -> InterfaceIndex? { table[name] }
+    /// Masters of interfaces, for tests.
+    public var masters: [String: String] = [:]
+    public func master(of name: String) -> String? { masters[name] }
 }

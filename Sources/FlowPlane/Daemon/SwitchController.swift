@@ -248,6 +248,9 @@ public final class SwitchController {
         try Self.validName(name, what: "interface")
         guard let idx = interfaces.index(of: name) else { throw ControlError.refused("no interface named '\(name)'") }
         if let other = portName(idx) { throw ControlError.refused("interface '\(name)' is already a port ('\(other)')") }
+        if let master = interfaces.master(of: name) {
+            throw ControlError.refused("interface '\(name)' already belongs to bridge or bond '\(master)'")
+        }
         guard config.ports.count < Self.maxPorts else { throw ControlError.refused("cannot add '\(name)': \(Self.maxPorts) ports exist already") }
         var p = PortConfig(name: name, bridge: br)
         try Settings.apply(settings, to: &p)
@@ -448,9 +451,10 @@ public final class SwitchController {
     public func handleLearnEvents(_ events: [LearnEvent]) throws {
         guard !events.isEmpty else { return }
         let byNumber = Dictionary(uniqueKeysWithValues: config.bridges.values.map { ($0.number, $0.name) })
+        let names = Dictionary(ifindexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
         var changes = FDBChanges()
         for e in events {
-            guard let br = byNumber[e.bridge], let t = tables[br], let pn = portName(e.ifindex), config.ports[pn]?.bridge == br else { continue }
+            guard let br = byNumber[e.bridge], let t = tables[br], let pn = names[e.ifindex], config.ports[pn]?.bridge == br else { continue }
             let c = t.learn(mac: e.mac, vlan: e.vlan, port: e.ifindex, time: e.timeNanoseconds == 0 ? nil : e.timeNanoseconds)
             if c.isEmpty, e.previousIfindex != nil, let entry = t.fdbEntry(vlan: e.vlan, mac: e.mac) {
                 // The datapath reported a move the table already knows: reinstalling clears
