@@ -187,4 +187,14 @@ import Testing
         a.merge(FDBChanges(install: [FDBEntry(key: FDBKey(bridge: 1, vlan: v0, mac: mac(1)), ifindex: port(2))]))
         #expect(a.remove.isEmpty && a.install.count == 1)
     }
+
+    @Test func macFloodOnFullLargeTable() {
+        let clock = ManualClock()
+        let t = MACLearningTable(bridge: 1, maxEntries: 8192, clock: clock.read)
+        for i in 0..<8192 { clock.advance(seconds: 0.001); t.learn(mac: mac(i), vlan: v0, port: port(UInt32(i % 4 + 1))) }
+        for i in 0..<5000 { clock.advance(seconds: 0.001); t.learn(mac: MACAddress(0x02, 0, 1, 0, UInt8(i >> 8), UInt8(i & 0xff)), vlan: v0, port: port(9)) }
+        #expect(t.count == 8192)
+        #expect((1...4).allSatisfy { t.dynamicCount(port: port(UInt32($0))) >= 1600 })
+        #expect(t.dynamicCount(port: port(9)) <= 1640)
+    }
 }

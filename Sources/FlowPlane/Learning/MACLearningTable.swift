@@ -65,6 +65,8 @@ public final class MACLearningTable {
     private var entries: [Key: LearnedMAC] = [:]
     /// Dynamic entries per port, for fair eviction.
     private var dynamicPerPort: [InterfaceIndex: Set<Key>] = [:]
+    /// Per port, dynamic entries by last-seen time (lazily pruned).
+    private var ages: [InterfaceIndex: AgeHeap<Key>] = [:]
 
     public static let defaultAgingTime: UInt64 = 300
     public static let defaultMaxEntries = 8192
@@ -105,6 +107,7 @@ public final class MACLearningTable {
         drop(k)
         entries[k] = e
         if !e.isStatic { dynamicPerPort[e.port, default: []].insert(k) }
+        noteAge(e)
     }
 
     @discardableResult
@@ -112,37 +115,48 @@ public final class MACLearningTable {
         guard let old = entries.removeValue(forKey: k) else { return nil }
         if !old.isStatic {
             dynamicPerPort[old.port]?.remove(k)
-            if dynamicPerPort[old.port]?.isEmpty == true { dynamicPerPort[old.port] = nil }
+            if dynamicPerPort[old.port]?.isEmpty == true { dynamicPerPort[old.port] = nil; ages[old.port] = nil }
         }
         return old
     }
 
     /// Removes one dynamic entry fairly: from the port holding the most dynamic entries
-    /// (ties: the port whose least recently seen entry is oldest), its least recently seen.
-    /// Returns the removed key, nil when every entry is static.
+    /// (ties: the port whose least recently seen entry is oldest, then the lower ifindex), its
+    /// least recently seen entry. Returns the removed key, nil when every entry is static.
     private func evictOne() -> Key? {
-        var best: (port: InterfaceIndex, count: Int, oldest: Key, seen: UInt64)?
-        for (port, keys) in dynamicPerPort where !keys.isEmpty {
-            var oldest: Key?
-            var seen = UInt64.max
-            for k in keys {
-                let t = entries[k]!.lastSeen
-                if oldest == nil || t < seen || (t == seen && (k.vlan, k.mac) < (oldest!.vlan, oldest!.mac)) {
-                    oldest = k; seen = t
-                }
-            }
-            if let b = best {
-                if keys.count > b.count || (keys.count == b.count && (seen < b.seen || (seen == b.seen && port < b.port))) {
-                    best = (port, keys.count, oldest!, seen)
-                }
-            } else {
-                best = (port, keys.count, oldest!, seen)
-            }
+        guard let most = dynamicPerPort.values.map(\.count).max(), most > 0 else { return nil }
+        var best: (port: InterfaceIndex, oldest: Key, seen: UInt64)?
+        for (port, keys) in dynamicPerPort where keys.count == most {
+            guard let (seen, oldest) = oldestEntry(port) else { continue }
+            if let b = best, !(seen < b.seen || (seen == b.seen && port < b.port)) { continue }
+            best = (port, oldest, seen)
         }
         guard let b = best else { return nil }
         drop(b.oldest)
         counters.evicted += 1
         return b.oldest
+    }
+
+    /// The least recently seen dynamic entry of `port`, skipping stale heap pairs.
+    private func oldestEntry(_ port: InterfaceIndex) -> (UInt64, Key)? {
+        while let top = ages[port]?.top {
+            if let e = entries[top.key], !e.isStatic, e.port == port, e.lastSeen == top.time { return (top.time, top.key) }
+            ages[port]!.pop()
+        }
+        return nil
+    }
+
+    /// Records an entry's (new) last-seen time for eviction order.
+    private func noteAge(_ e: LearnedMAC) {
+        guard !e.isStatic else { return }
+        let k = Key(vlan: e.vlan, mac: e.mac)
+        ages[e.port, default: AgeHeap()].push(e.lastSeen, k)
+        // Keep the heap near the live entry count.
+        let live = dynamicPerPort[e.port]?.count ?? 0
+        if ages[e.port]!.count > 2 * live + 64 {
+            let keys = dynamicPerPort[e.port] ?? []
+            ages[e.port]!.rebuild(keys.compactMap { k in entries[k].map { ($0.lastSeen, k) } })
+        }
     }
 
     /// Makes room for `extra` new entries. Returns the keys removed.
@@ -170,6 +184,7 @@ public final class MACLearningTable {
             e.lastSeen = max(old.lastSeen, now)
             if old.port == port {
                 entries[k] = e
+                if e.lastSeen != old.lastSeen { noteAge(e) }
                 return FDBChanges()  // the datapath refreshes its own copy
             }
             e.port = port
@@ -228,6 +243,7 @@ public final class MACLearningTable {
             if var e = entries[k], !e.isStatic, f.lastSeenNanoseconds > e.lastSeen {
                 e.lastSeen = f.lastSeenNanoseconds
                 entries[k] = e
+                noteAge(e)
             }
         }
     }

@@ -30,7 +30,10 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     public var bytes: [UInt8] { [octets.0, octets.1, octets.2, octets.3, octets.4, octets.5] }
 
     /// The address as a 48-bit integer (first octet most significant).
-    public var integer: UInt64 { bytes.reduce(0) { $0 << 8 | UInt64($1) } }
+    public var integer: UInt64 {
+        let o = octets
+        return UInt64(o.0) << 40 | UInt64(o.1) << 32 | UInt64(o.2) << 24 | UInt64(o.3) << 16 | UInt64(o.4) << 8 | UInt64(o.5)
+    }
 
     public static let broadcast = MACAddress(0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
 
