@@ -10,6 +10,11 @@ public protocol InterfaceResolver: AnyObject {
 
 extension InterfaceResolver {
     public func master(of name: String) -> String? { nil }
+    /// The interface's own MAC address (BPDUs are sourced from it), nil when unknown.
+    public func macAddress(of name: String) -> MACAddress? {
+        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/address", encoding: .utf8) else { return nil }
+        return MACAddress(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
 }
 
 /// The system's interfaces.

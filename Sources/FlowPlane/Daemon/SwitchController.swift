@@ -439,7 +439,7 @@ public final class SwitchController {
         if let info = stpShowProvider?(b) { return info }
         let ports = config.ports.values.filter { $0.bridge == br }.sorted { $0.name < $1.name }.map { p in
             STPInfo.Port(name: p.name, role: "-", state: ifindexes[p.name] == nil ? "disabled" : ((try? datapathPort(p.name))?.stpState.description ?? "-"),
-                         pathCost: p.stp.pathCost ?? 20000, portID: String(format: "%04x", (p.stp.priority << 8) | Int((slots[p.name] ?? 0) + 1) & 0xfff))
+                         pathCost: p.stp.pathCost ?? 20000, portID: String(format: "%04x", (p.stp.priority << 8) | (portNumber(p.name) ?? 0) & 0xfff))
         }
         return STPInfo(bridge: br, enabled: true, bridgeID: nil, rootID: nil, rootPathCost: nil, ports: ports)
     }
@@ -548,6 +548,13 @@ public final class SwitchController {
     public func bridgePorts(_ br: String) -> [(name: String, ifindex: InterfaceIndex?, config: PortConfig)] {
         config.ports.values.filter { $0.bridge == br }.sorted { $0.name < $1.name }.map { ($0.name, ifindexes[$0.name], $0) }
     }
+
+    /// The port's number within the switch, 1 ... 1024 (its counter slot + 1): the STP port
+    /// number of its port ID [802.1D-2004 9.2.7]. Nil for an unknown or absent port.
+    public func portNumber(_ name: String) -> Int? { slots[name].map { Int($0) + 1 } }
+
+    /// The port's own MAC address (the source of its BPDUs), nil when unknown.
+    public func portMAC(_ name: String) -> MACAddress? { interfaces.macAddress(of: name) }
 
     /// The learning table of a bridge (tests, STP wiring).
     public func learningTable(_ br: String) -> MACLearningTable? { tables[br] }
