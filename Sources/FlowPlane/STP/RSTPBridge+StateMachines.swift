@@ -335,7 +335,7 @@ extension RSTPBridge {
 
     func setSyncTree() { for q in ports.values { q.sync = true } }
 
-    func enterDisablePort(_ p: RSTPPort) { p.prt = .disablePort; p.role = p.selectedRole; p.learn = false; p.forward = false }
+    func enterDisablePort(_ p: RSTPPort) { p.prt = .disablePort; p.role = .disabled; p.learn = false; p.forward = false }
     func enterDisabledPort(_ p: RSTPPort) {
         p.prt = .disabledPort; p.fdWhile = p.designatedTimes.maxAge; p.synced = true; p.rrWhile = 0
         p.sync = false; p.reRoot = false
