@@ -128,6 +128,18 @@ final class SimulatedLAN {
         return copies
     }
 
+    /// Runs like `run(_:step:)` and checks after every step that a broadcast terminates
+    /// (no forwarding loop at any instant). - Returns: false if a loop was seen.
+    func runWithoutLoops(_ seconds: Double, from segment: String, step: Double = 0.01) -> Bool {
+        let end = now + seconds
+        var ok = true
+        while now < end - 1e-9 {
+            run(step, step: step)
+            if floodCopies(from: segment) == nil { ok = false }
+        }
+        return ok
+    }
+
     /// Time of the last `.portState` event, for convergence reports.
     func lastStateChange(after t: Double) -> Double? {
         log.filter { $0.time >= t }.compactMap { if case .portState = $0.event { return $0.time } else { return nil } }.max()
