@@ -27,7 +27,7 @@ import Testing
 
     @Test func flowPlaneRootLinuxBlocksOneLink() {
         let lan = loop(fID: 0x111, lID: 0x222)
-        lan.run(60)
+        #expect(lan.runWithoutLoops(60, from: "x", step: 0.05))
         #expect(lan.port("F", 1).protocolVersion == "stp" && lan.port("F", 2).protocolVersion == "stp")
         #expect(lan.rootPort("F") == nil)
         #expect(lan.rootPort("L") == 1 && lan.rootCost("L") == 20000)
@@ -38,7 +38,7 @@ import Testing
 
     @Test func linuxRootFlowPlaneBlocksOneLink() {
         let lan = loop(fID: 0x333, lID: 0x222)
-        lan.run(60)
+        #expect(lan.runWithoutLoops(60, from: "x", step: 0.05))
         #expect(lan.rootID("F") == lan.bridges["L"]!.bridgeID)
         #expect(lan.rootPort("F") == 1 && lan.rootCost("F") == 20000)
         #expect(blockedPorts(lan) == ["F:2"])
@@ -54,7 +54,7 @@ import Testing
         lan.legacy.insert("Z")
         lan.attach("Z", port: 1, to: "z")
         lan.attach("F", port: 3, to: "z")
-        lan.run(90)
+        #expect(lan.runWithoutLoops(90, from: "z", step: 0.05))
         let z = lan.bridges["Z"]!.bridgeID
         #expect(z.priority == 0)
         #expect(lan.rootID("F") == z && lan.rootID("L") == z)
@@ -75,5 +75,24 @@ import Testing
         print("STP fallback convergence (FlowPlane root, classic peer): last port forwarding at \(t) s simulated")
         #expect(t > 0 && t < 60)
         #expect(blockedPorts(lan) == ["L:2"])
+    }
+
+    /// When the 802.1D-only neighbour is replaced by an RSTP bridge, the port migrates back
+    /// to RSTP as soon as it hears an RST BPDU [17.24 SENSING].
+    @Test func portMigratesBackToRSTPWhenNeighbourSpeaksRSTP() {
+        let lan = SimulatedLAN()
+        lan.addBridge("F", id: 0x111)
+        lan.addBridge("L", id: 0x222, settings: Self.stpOnly)
+        lan.legacy = ["L"]
+        lan.attach("F", port: 1, to: "x"); lan.attach("L", port: 1, to: "x")
+        lan.run(40)
+        #expect(lan.port("F", 1).protocolVersion == "stp")
+        var rstp = RSTPBridgeSettings(); rstp.forceProtocolVersion = 2
+        lan.legacy = []
+        lan.bridges["L"]!.setSettings(rstp, now: lan.now)
+        lan.run(10)
+        #expect(lan.port("F", 1).protocolVersion == "rstp")
+        #expect(lan.port("L", 1).protocolVersion == "rstp")
+        #expect(lan.state("F", 1) == .forwarding && lan.state("L", 1) == .forwarding)
     }
 }

@@ -1,7 +1,7 @@
 import Testing
 @testable import FlowPlane
 
-@Suite struct BPDUTests {
+@Suite struct STPBPDUTests {
     let root = BridgeID(priority: 0x8000, mac: MACAddress(0x00, 0x11, 0x22, 0x33, 0x44, 0x55))
     let bridge = BridgeID(priority: 0x9000, mac: MACAddress(0x02, 0, 0, 0, 0, 0x01))
 
