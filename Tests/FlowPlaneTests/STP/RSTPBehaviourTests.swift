@@ -182,3 +182,21 @@ import Testing
         #expect(json.contains("\"state\":\"discarding\"") || json.contains("\"state\":2"))
     }
 }
+
+@Suite struct RSTPShowFormatTests {
+    @Test func stpShowTextLooksLikeOVS() {
+        let lan = SimulatedLAN()
+        lan.addBridge("B0", id: 0x111); lan.addBridge("B1", id: 0x222)
+        lan.attach("B0", port: 1, to: "a"); lan.attach("B1", port: 1, to: "a")
+        lan.attach("B1", port: 2, to: "a2")
+        lan.run(10)
+        let text = lan.bridges["B1"]!.snapshot().formatted(bridgeName: "br1", portNames: [1: "eth0"])
+        print(text)
+        #expect(text.hasPrefix("---- br1 ----\nRoot ID:\n  stp-priority    32768\n  stp-system-id   00:00:00:00:01:11\n"))
+        #expect(text.contains("  root-path-cost  20000\n  root-port       eth0\n"))
+        #expect(text.contains("  eth0       Root       Forwarding 20000     128.1   8000.000000000111 8001\n"))
+        #expect(text.contains("  2          Designated Forwarding 20000     128.2   8000.000000000222 8002 edge\n"))
+        let root = lan.bridges["B0"]!.snapshot().formatted(bridgeName: "br0")
+        #expect(root.contains("This bridge is the root"))
+    }
+}
