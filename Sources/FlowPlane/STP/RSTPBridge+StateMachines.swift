@@ -12,8 +12,9 @@ extension RSTPBridge {
         p.rrWhile = p.designatedTimes.forwardDelay; p.fdWhile = p.designatedTimes.maxAge; p.rbWhile = 0
         // Port State Transition: DISCARDING [17.30]
         p.learning = false; p.forwarding = false
-        // Topology Change: INACTIVE [17.31]
-        p.tcm = .inactive; p.fdbFlush = true; p.tcWhile = 0; p.tcAck = false
+        // Topology Change: INACTIVE [17.31]. No flush at BEGIN: a new port has learned nothing,
+        // and a restored port keeps its entries (the FDB survives daemon restarts).
+        p.tcm = .inactive; p.fdbFlush = false; p.tcWhile = 0; p.tcAck = false
         p.rcvdTc = false; p.rcvdTcn = false; p.rcvdTcAck = false; p.tcProp = false
         // Port Protocol Migration: CHECKING_RSTP [17.24]
         p.ppm = .checkingRSTP; p.mcheck = false; p.sendRSTP = rstpVersion; p.mdelayWhile = settings.migrateTime

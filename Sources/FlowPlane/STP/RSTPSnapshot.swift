@@ -26,6 +26,10 @@ public struct RSTPSnapshot: Codable, Equatable, Sendable {
         public var linkUp: Bool
         public var bpduGuardTripped: Bool
         public var settings: RSTPPortSettings
+        /// The times received with the designated vector above when it came from a neighbour
+        /// (infoIs == Received), [message age, max age, forward delay, hello time] in seconds;
+        /// nil when the port holds its own information. Used by `init(restoring:now:)`.
+        public var receivedTimes: [Int]?
     }
 
     public var mac: MACAddress
@@ -56,7 +60,9 @@ extension RSTPBridge {
                 designatedBridge: v.designatedBridgeID, designatedPort: v.designatedPortID,
                 designatedRoot: v.rootID, designatedCost: v.rootPathCost, edge: p.operEdge,
                 protocolVersion: p.sendRSTP ? "rstp" : "stp", enabled: p.portEnabled, linkUp: p.linkUp,
-                bpduGuardTripped: p.guardTripped, settings: p.settings)
+                bpduGuardTripped: p.guardTripped, settings: p.settings,
+                receivedTimes: p.infoIs == .received
+                    ? [p.portTimes.messageAge, p.portTimes.maxAge, p.portTimes.forwardDelay, p.portTimes.helloTime] : nil)
         }
         let rp = rootPortID.raw == 0 ? nil : ports.values.first { $0.id == rootPortID }?.number
         return RSTPSnapshot(mac: mac, bridgeID: bridgeID, rootID: rootPriority.rootID,
@@ -66,20 +72,35 @@ extension RSTPBridge {
     /// Recreates a bridge after a daemon restart from a persisted snapshot: same address,
     /// parameters, ports and port parameters; BPDU-guard-disabled ports stay disabled.
     ///
-    /// Every port restarts from BEGIN [17.18.1], i.e. discarding: a port that was discarding
-    /// stays discarding until the protocol makes it forward, so a restart never opens a loop.
-    /// (Admin edge ports forward at once; ports towards RSTP neighbours re-agree within a
-    /// round trip; ports that were forwarding towards an 802.1D neighbour wait the usual
-    /// forward delays.) The outbox starts with one `.portState` per port.
+    /// Every port restarts from BEGIN [17.18.1], i.e. discarding, so a port that was
+    /// discarding stays discarding until the protocol makes it forward and a restart never
+    /// opens a loop. The information each port had received from its neighbour is preloaded
+    /// (as if just received, aged after 3 × hello time [17.21.23] or replaced by the
+    /// neighbour's next BPDU), so roles are known at once: the root port forwards again
+    /// immediately, alternate and backup ports stay discarding, designated ports re-run the
+    /// proposal/agreement handshake (admin edge ports forward at once). Begin does not flush
+    /// the FDB. The outbox starts with one `.portState` per port.
     /// - Parameters:
     ///   - snapshot: from `snapshot()`, possibly decoded from JSON.
     ///   - now: the current time in seconds.
     public convenience init(restoring snapshot: RSTPSnapshot, now: Double) {
         self.init(mac: snapshot.mac, settings: snapshot.settings, now: now)
-        for sp in snapshot.ports {
-            addPort(sp.number, settings: sp.settings, linkUp: sp.linkUp, now: now)
-            if sp.bpduGuardTripped, let p = ports[sp.number] { p.guardTripped = true }
+        for sp in snapshot.ports where (1...4095).contains(sp.number) {
+            let p = RSTPPort(number: sp.number, settings: sp.settings, linkUp: sp.linkUp, bridgeID: bridgeID)
+            ports[sp.number] = p
+            begin(p)
+            p.guardTripped = sp.bpduGuardTripped
+            if let t = sp.receivedTimes, t.count == 4, p.portEnabled, sp.designatedBridge.mac != mac || sp.role == .backup {
+                p.pim = .current
+                p.infoIs = .received
+                p.portPriority = PriorityVector(rootID: sp.designatedRoot, rootPathCost: sp.designatedCost,
+                                                designatedBridgeID: sp.designatedBridge, designatedPortID: sp.designatedPort,
+                                                bridgePortID: p.id)
+                p.portTimes = RSTPTimes(messageAge: t[0], maxAge: t[1], forwardDelay: t[2], helloTime: max(1, t[3]))
+                p.rcvdInfoWhile = 3 * p.portTimes.helloTime
+            }
         }
+        reselectAll = true
         run()
     }
 }

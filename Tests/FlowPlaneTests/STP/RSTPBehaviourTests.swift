@@ -121,6 +121,14 @@ import Testing
             if case let .portState(2, st) = e.event { return st } else { return nil }
         }
         #expect(port2Events == [.discarding])
+        let port1Forwarding = lan.log.first { e in
+            e.time >= t0 && e.bridge == "B2" && e.event == .portState(port: 1, state: .forwarding)
+        }?.time
+        #expect(port1Forwarding.map { $0 - t0 < 0.1 } == true)
+        let restartFlushes = lan.log.filter { e in
+            if case .flush = e.event { return e.time == t0 && e.bridge == "B2" } else { return false }
+        }
+        #expect(restartFlushes.isEmpty)
         #expect(lan.role("B2", 2) == .alternate && lan.state("B2", 2) == .discarding)
         #expect(lan.rootPort("B2") == 1 && lan.rootCost("B2") == 30000)
         #expect(lan.state("B2", 3) == .forwarding)
