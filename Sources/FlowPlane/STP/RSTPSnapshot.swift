@@ -104,3 +104,46 @@ extension RSTPBridge {
         run()
     }
 }
+
+extension RSTPSnapshot.Port {
+    private enum CodingKeys: String, CodingKey {
+        case number, portID, role, state, pathCost, designatedBridge, designatedPort, designatedRoot, designatedCost
+        case edge, protocolVersion, enabled, linkUp, bpduGuardTripped, settings, receivedTimes
+    }
+
+    /// JSON with `state` as "discarding" / "learning" / "forwarding" and identifiers as
+    /// their 16-bit (port) and 64-bit (bridge) numbers.
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(number, forKey: .number); try c.encode(portID, forKey: .portID)
+        try c.encode(role, forKey: .role); try c.encode(state.description, forKey: .state)
+        try c.encode(pathCost, forKey: .pathCost)
+        try c.encode(designatedBridge, forKey: .designatedBridge); try c.encode(designatedPort, forKey: .designatedPort)
+        try c.encode(designatedRoot, forKey: .designatedRoot); try c.encode(designatedCost, forKey: .designatedCost)
+        try c.encode(edge, forKey: .edge); try c.encode(protocolVersion, forKey: .protocolVersion)
+        try c.encode(enabled, forKey: .enabled); try c.encode(linkUp, forKey: .linkUp)
+        try c.encode(bpduGuardTripped, forKey: .bpduGuardTripped); try c.encode(settings, forKey: .settings)
+        try c.encodeIfPresent(receivedTimes, forKey: .receivedTimes)
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        number = try c.decode(UInt16.self, forKey: .number); portID = try c.decode(PortID.self, forKey: .portID)
+        role = try c.decode(STPPortRole.self, forKey: .role)
+        let name = try c.decode(String.self, forKey: .state)
+        guard let st = [STPPortState.discarding, .learning, .forwarding].first(where: { $0.description == name }) else {
+            throw DecodingError.dataCorruptedError(forKey: .state, in: c, debugDescription: "unknown port state '\(name)'")
+        }
+        state = st
+        pathCost = try c.decode(UInt32.self, forKey: .pathCost)
+        designatedBridge = try c.decode(BridgeID.self, forKey: .designatedBridge)
+        designatedPort = try c.decode(PortID.self, forKey: .designatedPort)
+        designatedRoot = try c.decode(BridgeID.self, forKey: .designatedRoot)
+        designatedCost = try c.decode(UInt32.self, forKey: .designatedCost)
+        edge = try c.decode(Bool.self, forKey: .edge); protocolVersion = try c.decode(String.self, forKey: .protocolVersion)
+        enabled = try c.decode(Bool.self, forKey: .enabled); linkUp = try c.decode(Bool.self, forKey: .linkUp)
+        bpduGuardTripped = try c.decode(Bool.self, forKey: .bpduGuardTripped)
+        settings = try c.decode(RSTPPortSettings.self, forKey: .settings)
+        receivedTimes = try c.decodeIfPresent([Int].self, forKey: .receivedTimes)
+    }
+}
