@@ -181,6 +181,41 @@ import Testing
         #expect(lan.state("B0", 1) == .forwarding && lan.state("B1", 1) == .forwarding)
     }
 
+    @Test func removingTheRootPortFailsOverToTheAlternate() {
+        let lan = SimulatedLAN()
+        lan.addBridge("B0", id: 0x111); lan.addBridge("B1", id: 0x222)
+        for n: UInt16 in 1...2 { lan.attach("B0", port: n, to: "s\(n)"); lan.attach("B1", port: n, to: "s\(n)") }
+        lan.run(5)
+        #expect(lan.rootPort("B1") == 1 && lan.role("B1", 2) == .alternate)
+        lan.bridges["B1"]!.removePort(1, now: lan.now)
+        lan.run(0.5)
+        #expect(lan.rootPort("B1") == 2 && lan.state("B1", 2) == .forwarding)
+        #expect(lan.bridges["B1"]!.portNumbers == [2])
+    }
+
+    @Test func timerSettingsAreCarriedInBPDUs() {
+        let lan = SimulatedLAN()
+        lan.addBridge("B0", id: 0x111); lan.addBridge("B1", id: 0x222)
+        lan.attach("B0", port: 1, to: "a"); lan.attach("B1", port: 1, to: "a")
+        lan.run(5)
+        var s = lan.bridges["B0"]!.settings
+        s.helloTime = 1; s.maxAge = 10; s.forwardDelay = 7
+        #expect(s.validationError() == nil)
+        let t0 = lan.now
+        lan.bridges["B0"]!.setSettings(s, now: lan.now)
+        lan.run(3)
+        let sent = lan.log.filter { $0.time > t0 + 1 }.compactMap { e -> BPDU? in
+            if case let .transmit(_, b) = e.event { return b } else { return nil }
+        }
+        let fromB0 = sent.filter { $0.bridgeID == lan.bridges["B0"]!.bridgeID }
+        #expect(fromB0.count >= 2)
+        #expect(fromB0.allSatisfy { $0.helloTime == 1 && $0.maxAge == 10 && $0.forwardDelay == 7 })
+        // The root's times propagate: B1 relays max age and forward delay, message age + 1.
+        let fromB1 = sent.filter { $0.bridgeID == lan.bridges["B1"]!.bridgeID }
+        #expect(fromB1.allSatisfy { $0.maxAge == 10 && $0.forwardDelay == 7 && $0.messageAge == 1 })
+        #expect(lan.state("B1", 1) == .forwarding)
+    }
+
     @Test func snapshotIsCodableForStpShow() throws {
         let b = RSTPBridge(mac: MACAddress(2, 0, 0, 0, 0, 1), now: 0)
         b.addPort(1, now: 0)
