@@ -81,6 +81,17 @@ public final class RSTPBridge {
         run()
     }
 
+    /// Parses an Ethernet frame read from a port (see `BPDUFrame.parse`) and processes its BPDU.
+    /// - Parameters:
+    ///   - frame: the whole frame, destination MAC first, without FCS or 802.1Q tag.
+    ///   - port: the receiving port's number.
+    ///   - now: the current time in seconds.
+    /// - Throws: `BPDUError` for a malformed frame; nothing changes then.
+    public func receive<C: Collection>(frame: C, port number: UInt16, now: Double) throws where C.Element == UInt8 {
+        let (bpdu, _) = try BPDUFrame.parse(frame)
+        receive(bpdu: bpdu, port: number, now: now)
+    }
+
     /// Returns and clears the pending events, oldest first.
     public func drainOutbox() -> [RSTPEvent] {
         defer { outbox.removeAll() }

@@ -216,6 +216,25 @@ import Testing
         #expect(lan.state("B1", 1) == .forwarding)
     }
 
+    @Test func framesRoundTripBetweenTwoBridges() throws {
+        let a = RSTPBridge(mac: MACAddress(2, 0, 0, 0, 0, 1), now: 0)
+        let b = RSTPBridge(mac: MACAddress(2, 0, 0, 0, 0, 2), now: 0)
+        a.addPort(1, now: 0); b.addPort(1, now: 0)
+        for step in 1...300 {
+            let now = Double(step) * 0.01
+            for (from, to) in [(a, b), (b, a)] {
+                for case let .transmit(port, bpdu) in from.drainOutbox() {
+                    let frame = BPDUFrame.build(bpdu, source: from.mac)
+                    try to.receive(frame: frame, port: port, now: now)
+                }
+            }
+            a.tick(now: now); b.tick(now: now)
+        }
+        #expect(b.snapshot().rootPort == 1 && b.snapshot().port(1)?.state == .forwarding)
+        #expect(a.snapshot().port(1)?.state == .forwarding)
+        #expect(throws: BPDUError.self) { try a.receive(frame: [UInt8](repeating: 0, count: 60), port: 1, now: 3) }
+    }
+
     @Test func snapshotIsCodableForStpShow() throws {
         let b = RSTPBridge(mac: MACAddress(2, 0, 0, 0, 0, 1), now: 0)
         b.addPort(1, now: 0)
