@@ -106,9 +106,14 @@ public struct STPInfo: Codable, Equatable, Sendable {
     public var rootID: String?
     public var rootPathCost: Int?
     public var ports: [Port]
-    public init(bridge: String, enabled: Bool, bridgeID: String? = nil, rootID: String? = nil, rootPathCost: Int? = nil, ports: [Port] = []) {
+    /// The protocol's full status when STP runs (`--format json` prints it).
+    public var snapshot: RSTPSnapshot?
+    /// The `ovs-appctl rstp/show` style text when STP runs.
+    public var text: String?
+    public init(bridge: String, enabled: Bool, bridgeID: String? = nil, rootID: String? = nil, rootPathCost: Int? = nil, ports: [Port] = [],
+                snapshot: RSTPSnapshot? = nil, text: String? = nil) {
         self.bridge = bridge; self.enabled = enabled; self.bridgeID = bridgeID; self.rootID = rootID
-        self.rootPathCost = rootPathCost; self.ports = ports
+        self.rootPathCost = rootPathCost; self.ports = ports; self.snapshot = snapshot; self.text = text
     }
 }
 

@@ -129,6 +129,7 @@ public enum Formatting {
     /// `stp-show BR` in the spirit of `ovs-appctl rstp/show`.
     public static func stp(_ s: STPInfo) -> String {
         guard s.enabled else { return "---- \(s.bridge) ----\nSTP disabled\n" }
+        if let text = s.text { return text }
         var out = "---- \(s.bridge) ----\n"
         out += "Root ID:\n  stp-priority/address \(s.rootID ?? "-")\n  root path cost \(s.rootPathCost.map(String.init) ?? "-")\n"
         out += "Bridge ID:\n  stp-priority/address \(s.bridgeID ?? "-")\n\n"

@@ -41,6 +41,8 @@ public final class FlowPlaneDaemon {
     /// Where BPDUs are read and sent: an AF_PACKET socket with the BPF datapath (nil when it
     /// could not be opened), the `SimulatedDatapath` itself when simulated.
     public private(set) var bpduTransport: BPDUTransport?
+    /// The spanning tree machines around the controller.
+    public private(set) var stpWiring: STPWiring?
     /// Called once on the controller's executor after reconciling, before the socket serves:
     /// the STP wiring sets `configObserver`/`stpShowProvider` and adds its timers here.
     public var onStart: ((FlowPlaneDaemon, SwitchController) -> Void)?
@@ -113,6 +115,12 @@ public final class FlowPlaneDaemon {
             do { try ctl.ageSweep() } catch { log.error("ageing failed", metadata: ["error": "\(error)"]) }
         }
         timers.append(contentsOf: [learn, house])
+        // Spanning tree around the controller: BPDUs in every 20 ms, timers every 250 ms.
+        let stp = STPWiring(controller: ctl, transport: bpduTransport, logger: logger)
+        stpWiring = stp
+        stp.install()
+        addPeriodicTask(milliseconds: 20) { _ in stp.receiveBPDUs() }
+        addPeriodicTask(milliseconds: 250) { _ in stp.tick() }
         if let onStart { q.sync { onStart(self, ctl) } }
         timers.forEach { $0.resume() }
         let server = ControlServer(path: options.socketPath) { request, reply in

@@ -6,11 +6,12 @@ public protocol InterfaceResolver: AnyObject {
     func index(of name: String) -> InterfaceIndex?
     /// The interface's master (a Linux bridge or bond it is enslaved to), nil when none.
     func master(of name: String) -> String?
+    /// The interface's own MAC address (BPDUs are sourced from it), nil when unknown.
+    func macAddress(of name: String) -> MACAddress?
 }
 
 extension InterfaceResolver {
     public func master(of name: String) -> String? { nil }
-    /// The interface's own MAC address (BPDUs are sourced from it), nil when unknown.
     public func macAddress(of name: String) -> MACAddress? {
         guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/address", encoding: .utf8) else { return nil }
         return MACAddress(text.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -44,4 +45,7 @@ public final class StaticInterfaces: InterfaceResolver {
     /// Masters of interfaces, for tests.
     public var masters: [String: String] = [:]
     public func master(of name: String) -> String? { masters[name] }
+    /// MAC addresses of interfaces, for tests.
+    public var macs: [String: MACAddress] = [:]
+    public func macAddress(of name: String) -> MACAddress? { macs[name] }
 }
