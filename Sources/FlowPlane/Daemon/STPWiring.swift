@@ -73,7 +73,7 @@ public final class STPWiring {
         for (name, b) in cfg.bridges where b.stp.enabled {
             let wanted = Self.settings(b.stp)
             let bridge: RSTPBridge
-            if let existing = bridges[name] {
+            if let existing = bridges[name], !(existing.portNumbers.isEmpty && existing.mac != bridgeMAC(name)) {
                 bridge = existing
                 if bridge.settings.priority != wanted.priority || bridge.settings.helloTime != wanted.helloTime
                     || bridge.settings.maxAge != wanted.maxAge || bridge.settings.forwardDelay != wanted.forwardDelay {
