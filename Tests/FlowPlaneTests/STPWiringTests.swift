@@ -54,6 +54,15 @@ import Testing
         #expect(show.rootID == rootA)
         #expect(show.ports.map(\.role).contains("alternate"))
         #expect(Formatting.stp(show).contains("Alternate"))
+        // A restarted daemon (same store and datapath): the blocked port stays blocked, the
+        // root port forwards at once.
+        let before = try b.f.dp.ports().filter { [100, 101].contains($0.ifindex.rawValue) }.map(\.stpState)
+        try b.f.reopen()
+        let b2 = STPWiring(controller: b.f.ctl, transport: b.f.dp, clock: { now })
+        b2.install()
+        let after = try b.f.dp.ports().filter { [100, 101].contains($0.ifindex.rawValue) }.map(\.stpState)
+        #expect(after == before, "before \(before) after \(after)")
+        #expect(try b.f.ctl.stpShow("br0").ports.map(\.role).contains("alternate"))
         // Disabling STP lets every port forward again.
         try b.f.ctl.setBridge("br0", settings: ["stp_enable=false"])
         #expect(try b.f.dp.ports().allSatisfy { $0.stpState == .forwarding && !$0.stpEnabled })

@@ -58,7 +58,27 @@ public final class ConfigStore {
                 t.primaryKey(["bridge", "vlan", "mac"])
             }
         }
+        m.registerMigration("v2-stp-snapshot") { db in
+            try db.create(table: "stp_snapshot") { t in
+                t.primaryKey("bridge", .text).references("bridge", onDelete: .cascade)
+                t.column("data", .blob).notNull()
+            }
+        }
         return m
+    }
+
+    /// Stores a bridge's spanning tree status (JSON of `RSTPSnapshot`), so a restarted daemon
+    /// keeps discarding ports discarding. Removed with the bridge.
+    public func saveSTPSnapshot(bridge: String, _ data: Data) throws {
+        try db.write { db in
+            try db.execute(sql: "INSERT INTO stp_snapshot (bridge, data) VALUES (?, ?) ON CONFLICT(bridge) DO UPDATE SET data = excluded.data",
+                           arguments: [bridge, data])
+        }
+    }
+
+    /// The stored spanning tree status of a bridge, nil when none.
+    public func loadSTPSnapshot(bridge: String) throws -> Data? {
+        try db.read { db in try Data.fetchOne(db, sql: "SELECT data FROM stp_snapshot WHERE bridge = ?", arguments: [bridge]) }
     }
 
     private static let encoder: JSONEncoder = { let e = JSONEncoder(); e.outputFormatting = .sortedKeys; return e }()

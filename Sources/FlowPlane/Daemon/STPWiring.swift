@@ -81,6 +81,16 @@ public final class STPWiring {
                     s.priority = wanted.priority; s.helloTime = wanted.helloTime; s.maxAge = wanted.maxAge; s.forwardDelay = wanted.forwardDelay
                     bridge.setSettings(s, now: now)
                 }
+            } else if let data = try? controller.store.loadSTPSnapshot(bridge: name),
+                      let snap = try? JSONDecoder().decode(RSTPSnapshot.self, from: data), bridges[name] == nil {
+                // A restarted daemon: ports restart discarding with what they knew, so no loop opens.
+                bridge = RSTPBridge(restoring: snap, now: now)
+                bridges[name] = bridge
+                if bridge.settings != wanted {
+                    var s = bridge.settings
+                    s.priority = wanted.priority; s.helloTime = wanted.helloTime; s.maxAge = wanted.maxAge; s.forwardDelay = wanted.forwardDelay
+                    bridge.setSettings(s, now: now)
+                }
             } else {
                 bridge = RSTPBridge(mac: bridgeMAC(name), settings: wanted, now: now)
                 bridges[name] = bridge
@@ -135,7 +145,11 @@ public final class STPWiring {
     /// Carries out every bridge's outbox.
     private func drain() {
         for (br, bridge) in bridges {
-            for event in bridge.drainOutbox() {
+            let events = bridge.drainOutbox()
+            if events.contains(where: { if case .transmit = $0 { return false }; return true }) {
+                saveSnapshot(br, bridge)
+            }
+            for event in events {
                 switch event {
                 case .transmit(let n, let bpdu):
                     guard let pn = numbers[br]?[n], let idx = controller.ifindexes[pn], let transport else { continue }
@@ -157,6 +171,14 @@ public final class STPWiring {
                     try? controller.setSTPState(port: pn, .discarding)
                 }
             }
+        }
+    }
+
+    /// Persists the bridge's status (on state changes only: each save is a durable write).
+    private func saveSnapshot(_ name: String, _ bridge: RSTPBridge) {
+        guard controller.config.bridges[name] != nil, let data = try? JSONEncoder().encode(bridge.snapshot()) else { return }
+        do { try controller.store.saveSTPSnapshot(bridge: name, data) } catch {
+            logger.warning("could not store the STP status", metadata: ["bridge": "\(name)", "error": "\(error)"])
         }
     }
 
