@@ -54,6 +54,17 @@ import Testing
         #expect(show.rootID == rootA)
         #expect(show.ports.map(\.role).contains("alternate"))
         #expect(Formatting.stp(show).contains("Alternate"))
+        // B's root link loses carrier: the alternate link takes over.
+        let rootPort = try b.f.ctl.stpShow("br0").ports.first { $0.role == "root" }!.name
+        let otherPort = rootPort == "p1" ? "p2" : "p1"
+        b.f.ifs.down.insert(rootPort)
+        for _ in 0..<8 { now += 0.25; a.stp.tick(); b.stp.tick(); Self.shuttle(a, b, cables: cables) }
+        let afterFailure = try b.f.ctl.stpShow("br0").ports
+        #expect(afterFailure.first { $0.name == otherPort }?.role == "root")
+        #expect(afterFailure.first { $0.name == otherPort }?.state == "forwarding")
+        b.f.ifs.down.remove(rootPort)
+        for _ in 0..<40 { now += 0.25; a.stp.tick(); b.stp.tick(); Self.shuttle(a, b, cables: cables) }
+        #expect(try b.f.ctl.stpShow("br0").ports.filter { $0.state == "discarding" }.count == 1)
         // A restarted daemon (same store and datapath): the blocked port stays blocked, the
         // root port forwards at once.
         let before = try b.f.dp.ports().filter { [100, 101].contains($0.ifindex.rawValue) }.map(\.stpState)

@@ -8,10 +8,16 @@ public protocol InterfaceResolver: AnyObject {
     func master(of name: String) -> String?
     /// The interface's own MAC address (BPDUs are sourced from it), nil when unknown.
     func macAddress(of name: String) -> MACAddress?
+    /// Whether the interface has carrier (link up); nil when unknown.
+    func hasCarrier(_ name: String) -> Bool?
 }
 
 extension InterfaceResolver {
     public func master(of name: String) -> String? { nil }
+    public func hasCarrier(_ name: String) -> Bool? {
+        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/carrier", encoding: .utf8) else { return nil }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+    }
     public func macAddress(of name: String) -> MACAddress? {
         guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/address", encoding: .utf8) else { return nil }
         return MACAddress(text.trimmingCharacters(in: .whitespacesAndNewlines))
@@ -48,4 +54,7 @@ public final class StaticInterfaces: InterfaceResolver {
     /// MAC addresses of interfaces, for tests.
     public var macs: [String: MACAddress] = [:]
     public func macAddress(of name: String) -> MACAddress? { macs[name] }
+    /// Interfaces without carrier, for tests.
+    public var down: Set<String> = []
+    public func hasCarrier(_ name: String) -> Bool? { table[name] == nil ? nil : !down.contains(name) }
 }

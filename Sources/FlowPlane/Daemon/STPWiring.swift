@@ -18,6 +18,8 @@ public final class STPWiring {
     private var numbers: [String: [UInt16: String]] = [:]
     /// ifindex → (bridge, port number), for received BPDUs.
     private var byIfindex: [InterfaceIndex: (bridge: String, number: UInt16)] = [:]
+    /// Last carrier state seen per port name.
+    private var linkUp: [String: Bool] = [:]
 
     /// - Parameters:
     ///   - clock: monotonic seconds.
@@ -105,7 +107,9 @@ public final class STPWiring {
                     merged.priority = ps.priority; merged.pathCost = ps.pathCost; merged.adminEdge = ps.adminEdge; merged.bpduGuard = ps.bpduGuard
                     if merged != old { bridge.setPortSettings(UInt16(n), merged, now: now) }
                 } else {
-                    bridge.addPort(UInt16(n), settings: ps, now: now)
+                    let up = controller.portCarrier(p.name) ?? true
+                    bridge.addPort(UInt16(n), settings: ps, linkUp: up, now: now)
+                    linkUp[p.name] = up
                 }
             }
             for n in bridge.portNumbers where present[n] == nil { bridge.removePort(n, now: now) }
@@ -121,6 +125,17 @@ public final class STPWiring {
     /// Advances every machine's timers (call at least once a second).
     public func tick() {
         let now = clock()
+        // Link changes [17.19.17 portEnabled]: a port without carrier is disabled.
+        for (br, ports) in numbers {
+            guard let bridge = bridges[br] else { continue }
+            for (n, pn) in ports {
+                let up = controller.portCarrier(pn) ?? true
+                if linkUp[pn] != up {
+                    linkUp[pn] = up
+                    bridge.setLink(n, up: up, now: now)
+                }
+            }
+        }
         for b in bridges.values { b.tick(now: now) }
         drain()
     }

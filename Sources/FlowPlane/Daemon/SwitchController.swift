@@ -553,6 +553,9 @@ public final class SwitchController {
     /// number of its port ID [802.1D-2004 9.2.7]. Nil for an unknown or absent port.
     public func portNumber(_ name: String) -> Int? { slots[name].map { Int($0) + 1 } }
 
+    /// Whether the port's interface has carrier; nil when unknown.
+    public func portCarrier(_ name: String) -> Bool? { interfaces.hasCarrier(name) }
+
     /// The port's own MAC address (the source of its BPDUs), nil when unknown.
     public func portMAC(_ name: String) -> MACAddress? { interfaces.macAddress(of: name) }
 
