@@ -19,8 +19,11 @@ func call(_ request: ControlRequest, _ options: ClientOptions) throws -> Control
     let response: ControlResponse
     do { response = try ControlClient.send(request, socketPath: options.path) } catch let e as ControlClientError {
         FileHandle.standardError.write(Data("flowctl: \(e)\n".utf8))
-        if case .noDaemon = e { throw ExitCode(3) }
-        throw ExitCode(4)
+        switch e {
+        case .noDaemon: throw ExitCode(3)
+        case .permissionDenied: throw ExitCode(1)
+        case .badReply: throw ExitCode(4)
+        }
     }
     for w in response.warnings { FileHandle.standardError.write(Data("flowctl: warning: \(w)\n".utf8)) }
     switch response.status {

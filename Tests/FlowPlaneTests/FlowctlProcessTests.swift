@@ -17,9 +17,9 @@ import Testing
     struct Result { var status: Int32; var out: String; var err: String }
 
     /// Runs flowctl with `args`, killing it after `timeout` seconds.
-    static func flowctl(_ args: [String], env: [String: String] = [:], timeout: Double = 10) throws -> Result {
+    static func flowctl(_ args: [String], env: [String: String] = [:], timeout: Double = 10, executable: String? = nil) throws -> Result {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: binary!)
+        p.executableURL = URL(fileURLWithPath: executable ?? binary!)
         p.arguments = args
         p.environment = ProcessInfo.processInfo.environment.merging(env) { $1 }
         let out = Pipe(), err = Pipe()
@@ -109,5 +109,27 @@ import Testing
         defer { d2.stop() }
         #expect(try d2.run(["list-ports", "br0"]).out == "p1\np2\n")
         #expect(try d2.run(["dump-fdb", "br0"]).out.contains("02:00:00:00:00:01"))
+    }
+
+    /// A non-root client gets "permission denied" and exit 1, both from the socket's mode (0600)
+    /// and, with the mode opened up, from the daemon's SO_PEERCRED check. Needs root (to drop to nobody).
+    @Test(.enabled(if: binary != nil && getuid() == 0 && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv")))
+    func nonRootClientIsRefused() throws {
+        let d = try DaemonProcess()
+        defer { d.cleanup() }
+        func asNobody() throws -> Result {
+            try FlowctlProcessTests.flowctl(["--reuid=65534", "--regid=65534", "--clear-groups", FlowctlProcessTests.binary!,
+                                             "list-br", "--socket", d.socket], timeout: 10, executable: "/usr/bin/setpriv")
+        }
+        let byMode = try asNobody()
+        #expect(byMode.status == 1, "\(byMode.err)")
+        #expect(byMode.err.contains("permission denied"), "\(byMode.err)")
+        // Open the path and the socket to everyone: the daemon itself must still refuse.
+        for p in [d.dir, d.dir + "/run"] { chmod(p, 0o755) }
+        chmod(d.socket, 0o666)
+        let byPeerCred = try asNobody()
+        #expect(byPeerCred.status == 1, "\(byPeerCred.err)")
+        #expect(byPeerCred.err.contains("permission denied"), "\(byPeerCred.err)")
+        #expect(try d.run(["list-br"]).status == 0)
     }
 }

@@ -4,11 +4,14 @@ import Foundation
 public enum ControlClientError: Error, CustomStringConvertible {
     /// Nothing listens on the socket (no daemon).
     case noDaemon(path: String, reason: String)
+    /// The socket exists but this user may not use it (it is root-only).
+    case permissionDenied(path: String)
     /// The daemon did not answer properly.
     case badReply(String)
     public var description: String {
         switch self {
         case .noDaemon(let path, let reason): return "no FlowPlane daemon is answering on \(path) (\(reason)); start one with 'flowctl daemon'"
+        case .permissionDenied(let path): return "permission denied: the control socket \(path) is for root only (run flowctl as root)"
         case .badReply(let s): return "the daemon's reply was unreadable: \(s)"
         }
     }
@@ -38,7 +41,11 @@ public enum ControlClient {
         let rc = withUnsafePointer(to: &addr) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
         }
-        guard rc == 0 else { throw ControlClientError.noDaemon(path: socketPath, reason: String(cString: strerror(errno))) }
+        guard rc == 0 else {
+            let e = errno
+            if e == EACCES || e == EPERM { throw ControlClientError.permissionDenied(path: socketPath) }
+            throw ControlClientError.noDaemon(path: socketPath, reason: String(cString: strerror(e)))
+        }
         var data = try JSONEncoder().encode(request)
         data.append(UInt8(ascii: "\n"))
         var off = 0
