@@ -44,10 +44,15 @@ import Testing
     }
 
     @Test func listPorts() {
-        let p = [PortInfo(name: "a", ifindex: 1, vlanMode: "access", tag: 10, trunks: [], xdpMode: "auto", stpState: nil)]
-        #expect(Formatting.ports(p, long: false) == "a\n")
-        let long = Formatting.ports(p, long: true)
-        #expect(long.contains("access") && long.contains("10") && long.contains("all"))
+        let p = [PortInfo(name: "a", ifindex: 1, vlanMode: "access", tag: 10, trunks: [], xdpMode: "auto", stpState: nil),
+                 PortInfo(name: "b", ifindex: 2, vlanMode: "trunk", tag: nil, trunks: [], xdpMode: "auto", stpState: nil),
+                 PortInfo(name: "c", ifindex: 3, vlanMode: "trunk", tag: nil, trunks: [10, 20], xdpMode: "native", stpState: nil)]
+        #expect(Formatting.ports(p, long: false) == "a\nb\nc\n")
+        let long = Formatting.ports(p, long: true).split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(long[0] == ["PORT", "MODE", "TAG", "TRUNKS", "XDP"])
+        #expect(long[1] == ["a", "access", "10", "-", "auto"])
+        #expect(long[2] == ["b", "trunk", "-", "all", "auto"])
+        #expect(long[3] == ["c", "trunk", "-", "10,20", "native"])
     }
 
     @Test func portStatsShowVLANDrops() throws {

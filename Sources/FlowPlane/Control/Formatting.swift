@@ -64,7 +64,8 @@ public enum Formatting {
         var out = pad("PORT", 16, right: false) + pad("MODE", 17, right: false) + pad("TAG", 6, right: false)
             + pad("TRUNKS", 20, right: false) + "XDP\n"
         for p in ports {
-            let trunks = p.trunks.isEmpty ? "all" : p.trunks.map(String.init).joined(separator: ",")
+            // An access port carries only its tag: trunks do not apply (spec/vlan.md).
+            let trunks = p.vlanMode == "access" ? "-" : p.trunks.isEmpty ? "all" : p.trunks.map(String.init).joined(separator: ",")
             out += pad(p.name, 16, right: false) + pad(p.vlanMode, 17, right: false) + pad(p.tag.map(String.init) ?? "-", 6, right: false)
                 + pad(trunks, 20, right: false) + p.xdpMode + "\n"
         }
