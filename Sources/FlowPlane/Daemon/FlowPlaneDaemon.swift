@@ -63,6 +63,13 @@ public final class FlowPlaneDaemon {
         lockFDs.append(fd)
     }
 
+    /// Where the lock for a pin root lives (without ".lock"): two daemons must not drive one pin root.
+    static func pinRootLockBase(_ pinRoot: String) -> String {
+        let canonical = (pinRoot as NSString).standardizingPath
+        let escaped = canonical.map { $0 == "/" ? "_" : $0 }
+        return "/run/flowplane/pin-root" + String(escaped)
+    }
+
     /// Starts everything; returns once the socket serves.
     public func start() throws {
         try lock(options.socketPath)
@@ -83,6 +90,8 @@ public final class FlowPlaneDaemon {
             bpduTransport = datapath as? SimulatedDatapath
             logger.info("using the simulated datapath")
         } else {
+            // bpffs holds no plain files: the pin root's lock lives under /run/flowplane.
+            try lock(Self.pinRootLockBase(options.pinRoot))
             let b: BPFDatapath
             if let c = options.fdbCapacity {
                 b = try BPFDatapath(pinRoot: options.pinRoot, fdbCapacity: c, logger: logger)
