@@ -89,4 +89,32 @@ import Testing
         for p in 1...5 { #expect(fdb.values.contains("t\(p)"), "t\(p) lost every MAC") }
         #expect(try f.ctl.fdbStats("br0").evicted == 16)
     }
+
+    /// An interface deleted while no daemon ran: the next datapath and controller start anyway,
+    /// drop it from the maps, keep the other ports forwarding, and pick it up when it returns.
+    @Test(.enabled(if: Privileged.shouldRun)) func interfaceGoneWhileDaemonDown() throws {
+        let f = try Fixture(ports: ["g1", "g2", "g3"])
+        defer { f.tearDown() }
+        try f.ctl.addBridge("br0")
+        for p in ["g1", "g2", "g3"] { _ = try f.ctl.addPort(bridge: "br0", port: f.names[p]!) }
+        try f.send(Frames.mac(0x61), on: "g1")
+        try f.send(Frames.mac(0x63), on: "g3")
+        let gone = InterfaceIndex(f.lab.ifindex("g3"))
+        f.lab.datapath.close()
+        f.lab.ports["g3"]!.delete()
+        var logger = Logger(label: "flowplane.test")
+        logger.logLevel = .error
+        let again = try BPFDatapath(pinRoot: f.lab.pinRoot, logger: logger)
+        defer { again.close() }
+        #expect(!again.adoptedPorts.contains(gone))
+        let ctl = try SwitchController(datapath: again, store: ConfigStore(path: f.dir + "/fp.db"),
+                                       interfaces: SystemInterfaces(), fdbCapacity: again.fdbCapacity, logger: logger)
+        try ctl.reconcile()
+        #expect(try !again.ports().contains { $0.ifindex == gone })
+        #expect(try again.fdbEntries().map(\.key.mac) == [Frames.mac(0x61)])
+        #expect(try ctl.listPorts("br0").count == 3)  // still configured, waiting for the interface
+        // Forwarding between the remaining ports goes on.
+        try f.lab.socket("g2").send(Frames.ethernet(dst: Frames.mac(0x61), src: Frames.mac(0x62)))
+        #expect(f.lab.socket("g1").receive(timeoutMilliseconds: 2000) { Frames.source($0) == Frames.mac(0x62) } != nil)
+    }
 }

@@ -158,7 +158,10 @@ public final class BPFDatapath: Datapath {
         for (ifindex, port) in ports {
             let index = InterfaceIndex(ifindex)
             var id: UInt32 = 0, mode: Int32 = 0
-            if cbpf_xdp_query(Int32(bitPattern: ifindex), &id, &mode) < 0 {
+            // An interface deleted while no daemon ran: bpf_xdp_query may still answer (nothing
+            // attached), so ask the kernel for its name first. The controller's reconcile removes it.
+            var name = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+            if if_indextoname(ifindex, &name) == nil || cbpf_xdp_query(Int32(bitPattern: ifindex), &id, &mode) < 0 {
                 logger.warning("adopted port is gone", metadata: ["ifindex": "\(ifindex)"])
                 continue
             }
