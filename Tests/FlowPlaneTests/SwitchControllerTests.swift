@@ -283,3 +283,42 @@ final class ControllerFixture {
         #expect(f.ctl.bridgePorts("br0").map(\.name) == ["p1", "p2"])
     }
 }
+
+/// A port the datapath refuses (at start or when its interface returns) does not keep the
+/// daemon or the other ports down; it is retried, shown with its error, and can be deleted.
+@Suite struct PortSetupFailureTests {
+    @Test func refusedPortAtStartIsRetried() throws {
+        let f = try ControllerFixture()
+        try f.ctl.addBridge("br0")
+        for p in ["p1", "p2"] { _ = try f.ctl.addPort(bridge: "br0", port: p) }
+        f.dp.failingSetPort = [f.idx("p2")]
+        try f.dp.removePort(f.idx("p2"))
+        try f.reopen()  // must not throw
+        #expect(try f.dp.ports().map(\.ifindex) == [f.idx("p1")])
+        let shown = f.ctl.show().flatMap(\.ports).first { $0.name == "p2" }
+        #expect(shown?.ifindex == nil && (shown?.error ?? "").contains("cannot set up"))
+        #expect(Formatting.show(f.ctl.show()).contains("cannot set up"))
+        try f.ctl.checkInterfaces()  // still refused: nothing changes, nothing thrown
+        #expect(try f.dp.ports().count == 1)
+        f.dp.failingSetPort = []
+        try f.ctl.checkInterfaces()
+        #expect(try Set(f.dp.ports().map(\.ifindex)) == [f.idx("p1"), f.idx("p2")])
+        #expect(f.ctl.setupFailures.isEmpty)
+    }
+
+    @Test func refusedPortCanBeDeleted() throws {
+        let f = try ControllerFixture()
+        try f.ctl.addBridge("br0")
+        for p in ["p1", "p2"] { _ = try f.ctl.addPort(bridge: "br0", port: p) }
+        // What an earlier daemon left differs from the config, and the datapath refuses the update.
+        var stale = try #require(try f.dp.ports().first { $0.ifindex == f.idx("p2") })
+        stale.vlan = PortVLANConfig(tag: VLANID(rawValue: 7), mode: .access)
+        try f.dp.setPort(stale)
+        f.dp.failingSetPort = [f.idx("p2")]
+        try f.reopen()
+        #expect(f.ctl.setupFailures["p2"] != nil)
+        try f.ctl.deletePort(bridge: "br0", port: "p2")
+        #expect(try f.dp.ports().map(\.ifindex) == [f.idx("p1")])
+        #expect(f.ctl.setupFailures.isEmpty)
+    }
+}

@@ -52,9 +52,12 @@ public struct PortInfo: Codable, Equatable, Sendable {
     public var trunks: [UInt16]
     public var xdpMode: String
     public var stpState: String?
-    public init(name: String, ifindex: UInt32?, vlanMode: String, tag: UInt16?, trunks: [UInt16], xdpMode: String, stpState: String?) {
+    /// Why a configured port is not in the datapath (nil when it is).
+    public var error: String?
+    public init(name: String, ifindex: UInt32?, vlanMode: String, tag: UInt16?, trunks: [UInt16], xdpMode: String, stpState: String?,
+                error: String? = nil) {
         self.name = name; self.ifindex = ifindex; self.vlanMode = vlanMode; self.tag = tag; self.trunks = trunks
-        self.xdpMode = xdpMode; self.stpState = stpState
+        self.xdpMode = xdpMode; self.stpState = stpState; self.error = error
     }
 }
 

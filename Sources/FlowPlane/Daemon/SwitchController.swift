@@ -16,6 +16,8 @@ public final class SwitchController {
     private var tables: [String: MACLearningTable] = [:]
     /// Resolved ifindex of each configured port; absent while the interface is missing.
     public private(set) var ifindexes: [String: InterfaceIndex] = [:]
+    /// Configured ports whose interface exists but could not be set up in the datapath (retried).
+    public private(set) var setupFailures: [String: String] = [:]
     private var slots: [String: UInt32] = [:]
     /// STP port states as the STP machines set them (`setSTPState`).
     private var stpStates: [String: STPPortState] = [:]
@@ -76,7 +78,14 @@ public final class SwitchController {
         for name in config.ports.keys.sorted() where ifindexes[name] != nil {
             if slots[name] == nil { slots[name] = freeSlot() }
             let dp = try datapathPort(name)
-            if existing[dp.ifindex] != dp { try datapath.setPort(dp) }
+            guard existing[dp.ifindex] != dp else { continue }
+            // One port the kernel refuses must not keep the daemon (and every other port) down:
+            // it stays configured and the interface check retries it.
+            do { try datapath.setPort(dp) } catch {
+                logger.error("cannot set up port; retrying", metadata: ["port": "\(name)", "error": "\(error)"])
+                setupFailures[name] = "cannot set up the port: \(error)"
+                ifindexes[name] = nil
+            }
         }
         // Rebuild the tables from the FDB; drop entries that point at no port of their bridge.
         var stale: [FDBKey] = []
@@ -230,8 +239,8 @@ public final class SwitchController {
         try commit(new) {
             if let t = tables[name] { try apply(FDBChanges(remove: t.allEntries.map { FDBKey(bridge: t.bridge, vlan: $0.vlan, mac: $0.mac) })) }
             for p in ports {
-                if let idx = ifindexes[p] { try datapath.removePort(idx) }
-                ifindexes[p] = nil; slots[p] = nil; stpStates[p] = nil
+                if let idx = ifindexes[p] ?? (setupFailures[p] != nil ? interfaces.index(of: p) : nil) { try datapath.removePort(idx) }
+                ifindexes[p] = nil; slots[p] = nil; stpStates[p] = nil; setupFailures[p] = nil
             }
             tables[name] = nil
         }
@@ -281,15 +290,18 @@ public final class SwitchController {
             if let idx = ifindexes[name] {
                 if let t = tables[p.bridge] { try apply(t.removePort(idx)) }
                 try datapath.removePort(idx)
+            } else if setupFailures[name] != nil, let idx = interfaces.index(of: name) {
+                try datapath.removePort(idx)  // whatever an earlier daemon left there
             }
-            ifindexes[name] = nil; slots[name] = nil; stpStates[name] = nil
+            ifindexes[name] = nil; slots[name] = nil; stpStates[name] = nil; setupFailures[name] = nil
         }
     }
 
     private func portInfo(_ p: PortConfig) -> PortInfo {
         PortInfo(name: p.name, ifindex: ifindexes[p.name]?.rawValue, vlanMode: p.vlan.effectiveMode.description,
                  tag: p.vlan.tag?.rawValue, trunks: p.vlan.trunks.sorted().map(\.rawValue), xdpMode: p.xdpMode.rawValue,
-                 stpState: config.bridges[p.bridge]?.stp.enabled == true ? (ifindexes[p.name] == nil ? nil : (try? datapathPort(p.name))?.stpState.description) : nil)
+                 stpState: config.bridges[p.bridge]?.stp.enabled == true ? (ifindexes[p.name] == nil ? nil : (try? datapathPort(p.name))?.stpState.description) : nil,
+                 error: ifindexes[p.name] == nil ? setupFailures[p.name] : nil)
     }
 
     public func listPorts(_ br: String) throws -> [PortInfo] {
@@ -504,11 +516,19 @@ public final class SwitchController {
                 stpStates[name] = nil  // a returning interface starts over (discarding under STP)
             }
             if let now, portName(now) == nil {
-                logger.info("interface appeared", metadata: ["port": "\(name)", "ifindex": "\(now)"])
                 ifindexes[name] = now
                 if slots[name] == nil { slots[name] = freeSlot() }
-                try datapath.setPort(datapathPort(name))
-                if let t = tables[p.bridge] {
+                var setUp = true
+                do { try datapath.setPort(datapathPort(name)) } catch {
+                    // Retried at the next check; said once.
+                    if setupFailures.updateValue("cannot set up the port: \(error)", forKey: name) == nil {
+                        logger.error("cannot set up port; retrying", metadata: ["port": "\(name)", "error": "\(error)"])
+                    }
+                    ifindexes[name] = nil
+                    setUp = false
+                }
+                if setUp { setupFailures[name] = nil; logger.info("interface appeared", metadata: ["port": "\(name)", "ifindex": "\(now)"]) }
+                if setUp, let t = tables[p.bridge] {
                     var c = FDBChanges()
                     for s in config.staticFDB where s.port == name {
                         if let add = try? t.addStatic(mac: s.mac, vlan: s.vlan, port: now) { c.merge(add) }

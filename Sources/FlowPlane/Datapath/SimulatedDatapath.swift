@@ -39,7 +39,13 @@ public final class SimulatedDatapath: Datapath {
 
     // MARK: Datapath
 
+    /// Test hook: `setPort` fails for these interfaces (like an attach the kernel refuses).
+    public var failingSetPort: Set<InterfaceIndex> = []
+
     public func setPort(_ port: DatapathPort) throws {
+        if failingSetPort.contains(port.ifindex) {
+            throw DatapathError(operation: "setPort", message: "cannot attach to ifindex \(port.ifindex)")
+        }
         portTable[port.ifindex] = port
         if stats[port.ifindex] == nil { stats[port.ifindex] = PortCounters() }
     }
