@@ -322,3 +322,14 @@ final class ControllerFixture {
         #expect(f.ctl.setupFailures.isEmpty)
     }
 }
+
+@Suite struct NonEthernetPortTests {
+    @Test func nonEthernetInterfaceIsRefused() throws {
+        let f = try ControllerFixture()
+        try f.ctl.addBridge("br0")
+        f.ifs.linkTypes["p3"] = 65534  // a tun device (ARPHRD_NONE)
+        #expect(f.refused(.addPort(bridge: "br0", port: "p3", settings: [], mayExist: false), "'p3' is not an Ethernet interface"))
+        #expect(try f.dp.ports().isEmpty)
+        _ = try f.ctl.addPort(bridge: "br0", port: "p1")
+    }
+}

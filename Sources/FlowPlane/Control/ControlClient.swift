@@ -50,9 +50,12 @@ public enum ControlClient {
         data.append(UInt8(ascii: "\n"))
         var off = 0
         while off < data.count {
-            let n = data.withUnsafeBytes { write(fd, $0.baseAddress! + off, data.count - off) }
-            guard n > 0 else { throw ControlClientError.noDaemon(path: socketPath, reason: String(cString: strerror(errno))) }
-            off += n
+            // MSG_NOSIGNAL: a daemon that refuses the peer answers and closes at once; no SIGPIPE.
+            let n = data.withUnsafeBytes { Glibc.send(fd, $0.baseAddress! + off, data.count - off, Int32(MSG_NOSIGNAL)) }
+            if n > 0 { off += n; continue }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && (errno == EPIPE || errno == ECONNRESET) { break }  // its reply may be waiting: read it
+            throw ControlClientError.noDaemon(path: socketPath, reason: String(cString: strerror(errno)))
         }
         var reply: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)

@@ -10,10 +10,16 @@ public protocol InterfaceResolver: AnyObject {
     func macAddress(of name: String) -> MACAddress?
     /// Whether the interface has carrier (link up); nil when unknown.
     func hasCarrier(_ name: String) -> Bool?
+    /// The interface's ARPHRD link type (1 = Ethernet); nil when unknown.
+    func linkType(of name: String) -> Int?
 }
 
 extension InterfaceResolver {
     public func master(of name: String) -> String? { nil }
+    public func linkType(of name: String) -> Int? {
+        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/type", encoding: .utf8) else { return nil }
+        return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
+    }
     public func hasCarrier(_ name: String) -> Bool? {
         guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/carrier", encoding: .utf8) else { return nil }
         return text.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
@@ -54,6 +60,9 @@ public final class StaticInterfaces: InterfaceResolver {
     /// MAC addresses of interfaces, for tests.
     public var macs: [String: MACAddress] = [:]
     public func macAddress(of name: String) -> MACAddress? { macs[name] }
+    /// Link types of interfaces, for tests (default Ethernet).
+    public var linkTypes: [String: Int] = [:]
+    public func linkType(of name: String) -> Int? { table[name] == nil ? nil : linkTypes[name] ?? 1 }
     /// Interfaces without carrier, for tests.
     public var down: Set<String> = []
     public func hasCarrier(_ name: String) -> Bool? { table[name] == nil ? nil : !down.contains(name) }

@@ -260,6 +260,9 @@ public final class SwitchController {
         if let master = interfaces.master(of: name) {
             throw ControlError.refused("interface '\(name)' already belongs to bridge or bond '\(master)'")
         }
+        if let type = interfaces.linkType(of: name), type != 1 {  // ARPHRD_ETHER
+            throw ControlError.refused("interface '\(name)' is not an Ethernet interface (link type \(type)), so it cannot be a port")
+        }
         guard config.ports.count < Self.maxPorts else { throw ControlError.refused("cannot add '\(name)': \(Self.maxPorts) ports exist already") }
         var p = PortConfig(name: name, bridge: br)
         try Settings.apply(settings, to: &p)
