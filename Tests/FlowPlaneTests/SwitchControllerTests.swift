@@ -333,3 +333,15 @@ final class ControllerFixture {
         _ = try f.ctl.addPort(bridge: "br0", port: "p1")
     }
 }
+
+@Suite struct StaticEntryWarningTests {
+    @Test func staticEntryOutsideThePortsVLANsWarns() throws {
+        let f = try ControllerFixture()
+        try f.ctl.addBridge("br0")
+        _ = try f.ctl.addPort(bridge: "br0", port: "p1", settings: ["tag=10"])
+        let ok = f.ctl.handle(.addFDB(bridge: "br0", port: "p1", vlan: "10", mac: "02:00:00:00:00:01"))
+        #expect(ok.status == .ok && ok.warnings.isEmpty)
+        let warned = f.ctl.handle(.addFDB(bridge: "br0", port: "p1", vlan: "20", mac: "02:00:00:00:00:02"))
+        #expect(warned.status == .ok && warned.warnings.count == 1 && warned.warnings[0].contains("VLAN 20"))
+    }
+}

@@ -184,7 +184,7 @@ public final class SwitchController {
             case .setPort(let p, let s): return .ok(warnings: try setPort(p, settings: s))
             case .clearPort(let p, let keys): try clearPort(p, keys: keys); return .ok()
             case .dumpFDB(let br): return .ok(.fdb(try dumpFDB(br)))
-            case .addFDB(let br, let p, let vlan, let mac): try addFDB(bridge: br, port: p, vlan: vlan, mac: mac); return .ok()
+            case .addFDB(let br, let p, let vlan, let mac): return .ok(warnings: try addFDB(bridge: br, port: p, vlan: vlan, mac: mac))
             case .deleteFDB(let br, let vlan, let mac): try deleteFDB(bridge: br, vlan: vlan, mac: mac); return .ok()
             case .flushFDB(let br): try flushFDB(br); return .ok()
             case .fdbStats(let br): return .ok(.fdbStats(try fdbStats(br)))
@@ -391,7 +391,9 @@ public final class SwitchController {
         return m
     }
 
-    public func addFDB(bridge br: String, port name: String, vlan: String, mac: String) throws {
+    /// - Returns: warnings (the port does not carry the entry's VLAN, so it can never be used).
+    @discardableResult
+    public func addFDB(bridge br: String, port name: String, vlan: String, mac: String) throws -> [String] {
         _ = try bridge(br)
         let p = try port(name)
         guard p.bridge == br else { throw ControlError.refused("port '\(name)' is not in bridge '\(br)'") }
@@ -409,6 +411,10 @@ public final class SwitchController {
             guard let idx = ifindexes[name] else { return }
             try apply(try t.addStatic(mac: m, vlan: v, port: idx))
         }
+        if VLANRules.egress(p.vlan, vlan: v) == nil {
+            return ["port '\(name)' does not carry VLAN \(v.rawValue), so frames to \(m) in VLAN \(v.rawValue) are dropped"]
+        }
+        return []
     }
 
     public func deleteFDB(bridge br: String, vlan: String, mac: String) throws {
