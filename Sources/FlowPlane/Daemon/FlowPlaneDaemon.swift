@@ -159,14 +159,20 @@ public final class FlowPlaneDaemon {
         stop()
     }
 
-    /// Stops serving and polling; leaves the datapath pinned and attached.
+    /// Stops serving and polling; leaves the datapath pinned and attached, so the ports keep
+    /// forwarding. With no bridge left (the last one was deleted) there is nothing to keep:
+    /// the pins are removed (`BPFDatapath.destroy()`).
     public func stop() {
         server?.stop()
         server = nil
         queue.sync {
             timers.forEach { $0.cancel() }
             timers = []
-            bpf?.close()
+            if let b = bpf, let ctl = controller, ctl.config.bridges.isEmpty {
+                do { try b.destroy() } catch { logger.warning("removing the pins failed", metadata: ["error": "\(error)"]) }
+            } else {
+                bpf?.close()
+            }
         }
         for fd in lockFDs { flock(fd, LOCK_UN); close(fd) }
         lockFDs = []

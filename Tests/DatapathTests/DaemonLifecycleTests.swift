@@ -1,0 +1,41 @@
+import Foundation
+import Logging
+import Testing
+@testable import FlowPlane
+
+/// The daemon's stop (root, real BPF): with bridges it leaves everything pinned (forwarding
+/// goes on without it); with no bridge left it removes the pins.
+@Suite(.serialized) struct DaemonLifecycleTests {
+    func daemon(_ dir: String, pinRoot: String) -> FlowPlaneDaemon {
+        var o = FlowPlaneDaemon.Options()
+        o.socketPath = dir + "/fp.sock"; o.dbPath = dir + "/fp.db"; o.pinRoot = pinRoot
+        var logger = Logger(label: "flowplane.test")
+        logger.logLevel = .error
+        return FlowPlaneDaemon(options: o, logger: logger)
+    }
+
+    @Test(.enabled(if: Privileged.shouldRun)) func stopKeepsPinsWithBridgesAndRemovesThemWithout() throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        let dir = NSTemporaryDirectory() + UniqueName.make("fpdl")
+        let pinRoot = "/sys/fs/bpf/" + UniqueName.make("fpdl_")
+        defer {
+            try? FileManager.default.removeItem(atPath: dir)
+            if FileManager.default.fileExists(atPath: pinRoot) {
+                var logger = Logger(label: "t"); logger.logLevel = .error
+                try? BPFDatapath(pinRoot: pinRoot, logger: logger).destroy()
+            }
+            unlink(FlowPlaneDaemon.pinRootLockBase(pinRoot) + ".lock")
+        }
+        let d1 = daemon(dir, pinRoot: pinRoot)
+        try d1.start()
+        try d1.withController { try $0.addBridge("br0") }
+        d1.stop()
+        #expect(FileManager.default.fileExists(atPath: pinRoot + "/fp_fdb"))
+        let d2 = daemon(dir, pinRoot: pinRoot)
+        try d2.start()
+        #expect(d2.withController { $0.config.bridges.keys.sorted() } == ["br0"])
+        try d2.withController { try $0.deleteBridge("br0") }
+        d2.stop()
+        #expect(!FileManager.default.fileExists(atPath: pinRoot))
+    }
+}
