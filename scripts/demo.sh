@@ -114,6 +114,30 @@ PY
   echo "demo: the TAP guest did not come up; its log:" >&2; cat "$WORK/guest.log" >&2; exit 1
 }
 
+# A 4 MiB TCP transfer host 1 -> host 3 (python3, bounded): checks TCP survives XDP redirects.
+tcp_transfer() {
+  timeout -k 2 20 ip netns exec "${NS_PREFIX}3" python3 -c '
+import socket, hashlib
+l = socket.socket(); l.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+l.bind(("10.77.0.3", 5201)); l.listen(1); l.settimeout(15)
+c, _ = l.accept(); c.settimeout(15); h = hashlib.sha256(); n = 0
+while True:
+    b = c.recv(65536)
+    if not b: break
+    h.update(b); n += len(b)
+print("host 3 received %d bytes, sha256 %s" % (n, h.hexdigest()[:16]))' &
+  local server=$!
+  sleep 0.5
+  timeout -k 2 20 ip netns exec "${NS_PREFIX}1" python3 -c '
+import socket, hashlib, os
+data = os.urandom(4 << 20); s = socket.create_connection(("10.77.0.3", 5201), timeout=15)
+s.sendall(data); s.shutdown(socket.SHUT_WR); s.recv(1); s.close()
+print("host 1 sent %d bytes, sha256 %s" % (len(data), hashlib.sha256(data).hexdigest()[:16]))'
+  local rc=$?
+  wait "$server" || rc=1
+  return $rc
+}
+
 set -e
 say "topology: 3 veth hosts in namespaces + 1 TAP guest (pid $ID)"
 for h in $HOSTS; do
@@ -146,6 +170,7 @@ failed=0
 for h in 2 3; do echo "-- host 1 -> host $h"; ns_ping 1 "10.77.0.$h" || failed=1; done
 echo "-- host 3 -> host 2"; ns_ping 3 10.77.0.2 || failed=1
 echo "-- host 2 -> TAP guest"; ns_ping 2 "$GUEST_IP" || failed=1
+echo "-- TCP: 4 MiB host 1 -> host 3"; tcp_transfer || failed=1
 set -e
 sleep 0.5
 
@@ -165,6 +190,7 @@ say "pings with no daemon running (known MACs keep forwarding)"
 set +e
 echo "-- host 1 -> host 3"; ns_ping 1 10.77.0.3 || failed=1
 echo "-- host 3 -> TAP guest"; ns_ping 3 "$GUEST_IP" || failed=1
+echo "-- TCP: 4 MiB host 1 -> host 3, no daemon"; tcp_transfer || failed=1
 set -e
 
 say "restarting the daemon: it adopts what is pinned, with config and FDB"
