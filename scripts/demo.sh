@@ -49,7 +49,8 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$DAEMON_PID" 2>/dev/null
   fi
-  [ -n "$GUEST_PID" ] && kill -KILL "$GUEST_PID" 2>/dev/null
+  # TERM first: timeout(1) forwards it to the python guest; KILL would orphan the guest.
+  [ -n "$GUEST_PID" ] && { kill -TERM "$GUEST_PID" 2>/dev/null; sleep 0.2; kill -KILL "$GUEST_PID" 2>/dev/null; }
   for h in $HOSTS; do
     run ip link set dev "${PORT_PREFIX}$h" xdp off 2>/dev/null
     run ip link set dev "${PORT_PREFIX}$h" xdpgeneric off 2>/dev/null
