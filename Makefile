@@ -21,5 +21,16 @@ test: deps
 	$(SWIFT) build --build-tests
 	FLOWPLANE_REQUIRE_PRIVILEGED=1 timeout -k 30 $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 
+# Benchmark (issue 5). Interim: shell harness, Linux-bridge arm measured; FlowPlane and the
+# XDP-limit arms are reported MISSING until implemented. Rates = delivered frames/s summed
+# over the receivers (flood counts every copy).
+bench: deps
+	$(SWIFT) build -c release --product flowctl
+	timeout -k 10 1800 ./scripts/bench/bench.sh --flowctl "$$($(SWIFT) build -c release --show-bin-path)/flowctl"
+
+# Short bounded run (< 60 s) that checks the harness runs and prints its table.
+bench-smoke:
+	timeout -k 5 60 ./scripts/bench/bench.sh --smoke
+
 clean:
 	rm -rf .build
