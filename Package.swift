@@ -44,6 +44,16 @@ let package = Package(
             ],
             swiftSettings: [.swiftLanguageMode(.v5)]
         ),
+        // The benchmark (issue 5): `make bench`.
+        .executableTarget(
+            name: "fp-bench",
+            dependencies: [
+                "FlowPlane", "CBPF",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v5)]
+        ),
         .testTarget(
             name: "FlowPlaneTests",
             dependencies: ["FlowPlane"],
