@@ -116,12 +116,15 @@ public final class FlowPlaneDaemon {
         learn.setEventHandler {
             do { try ctl.pollLearnEvents() } catch { log.error("learning failed", metadata: ["error": "\(error)"]) }
         }
+        let bpfForHousekeeping = bpf
         let house = DispatchSource.makeTimerSource(queue: q)
         house.schedule(deadline: .now() + .milliseconds(options.housekeepingPeriodMilliseconds),
                        repeating: .milliseconds(options.housekeepingPeriodMilliseconds))
         house.setEventHandler {
             do { try ctl.checkInterfaces() } catch { log.error("interface check failed", metadata: ["error": "\(error)"]) }
             do { try ctl.ageSweep() } catch { log.error("ageing failed", metadata: ["error": "\(error)"]) }
+            // Veth peers whose tx-vlan-offload was turned back on would lose or leak VLAN tags.
+            bpfForHousekeeping?.reassertDelivery()
         }
         timers.append(contentsOf: [learn, house])
         // Spanning tree around the controller: BPDUs in every 20 ms, timers every 250 ms.

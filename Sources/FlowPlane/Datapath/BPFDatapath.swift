@@ -403,13 +403,24 @@ public final class BPFDatapath: Datapath {
 
     // MARK: - Delivery into veths
 
+    /// Prepares every port again (see `prepareDelivery`); the daemon calls it periodically.
+    /// A veth peer whose owner turned tx-vlan-offload back on after the port was added hands
+    /// XDP frames whose tag is skb metadata: native XDP loses the VLAN, and generic XDP keeps
+    /// the stale tag on the redirected skb, so a frame an access port put in VLAN 20 would
+    /// leave a trunk with an outer tag from another VLAN. Ports adopted after a restart are
+    /// prepared here too.
+    public func reassertDelivery() {
+        guard let ports = try? ports() else { return }
+        for port in ports { prepareDelivery(port.ifindex, again: true) }
+    }
+
     /// Makes XDP redirects into `ifindex` deliver and keeps VLAN tags inline: turns the port's
     /// rx-vlan-hw-parse off where the driver allows, and, for a veth, turns GRO on on its peer (the
     /// kernel drops redirected frames at a veth whose peer has neither XDP nor GRO), and turns
     /// the peer's tx-vlan-hw-insert and TX checksumming off, so frames it sends carry their
     /// VLAN tag inline and no CHECKSUM_PARTIAL/TSO frames reach XDP. TAP ports need nothing.
     /// Failures are logged, not thrown: the port still switches what it can.
-    func prepareDelivery(_ ifindex: InterfaceIndex) {
+    func prepareDelivery(_ ifindex: InterfaceIndex, again: Bool = false) {
         var op: UnsafePointer<CChar>? = nil
         // The port itself: VLAN tags stay inline on receive.
         let own = cbpf_prepare_port(Int32(bitPattern: ifindex.rawValue), &op)
@@ -443,7 +454,11 @@ public final class BPFDatapath: Datapath {
         if rc & Int32(CBPF_PEER_GRO_ON.rawValue) != 0 { changes.append("gro on") }
         if rc & Int32(CBPF_PEER_TX_CSUM_OFF.rawValue) != 0 { changes.append("tx-checksumming off") }
         if rc & Int32(CBPF_PEER_TX_VLAN_OFF.rawValue) != 0 { changes.append("tx-vlan-hw-insert off") }
-        if !changes.isEmpty {
+        if again && !changes.isEmpty {
+            logger.warning("a veth peer's settings had changed back; prepared it again", metadata: [
+                "port": "\(ifindex)", "peer-ifindex": "\(info.link)", "peer-nsid": "\(info.link_netnsid)",
+                "changes": "\(changes.joined(separator: ", "))"])
+        } else if !changes.isEmpty {
             logger.info("prepared veth peer for XDP redirects", metadata: [
                 "port": "\(ifindex)", "peer-ifindex": "\(info.link)", "peer-nsid": "\(info.link_netnsid)",
                 "changes": "\(changes.joined(separator: ", "))"])
