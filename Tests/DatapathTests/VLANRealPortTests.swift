@@ -85,6 +85,8 @@ struct VLANRealPortTests {
             // The control: offload on again, no fix, tag as metadata. XDP sees the frame
             // without its tag, so the switch classifies it as VLAN 0: it leaves the all-VLAN
             // trunk t as an untagged frame and no access-10 port gets it. The VLAN is lost.
+            // The daemon is stopped meanwhile (the ports keep forwarding), so it cannot undo it.
+            lab.daemon.stop()
             try lab.setSenderOffload("s", on: true)
             let src = Frames.mac(n)
             let frame = Frames.ethernet(dst: .broadcast, src: src, vlan: (10, 4))
@@ -96,6 +98,7 @@ struct VLANRealPortTests {
                 #expect(got["t"]?.map(Frames.hex) == [Frames.hex(Frames.retagged(frame, nil))])
             }
             try lab.setSenderOffload("s", on: false)
+            try lab.daemon.start()
             n += 1
         }
 
@@ -118,5 +121,41 @@ struct VLANRealPortTests {
             let tagged = Frames.hex(Frames.retagged(back, (10, 0)))
             #expect(gotBack.mapValues { $0.map(Frames.hex) } == ["s": [tagged], "t": [tagged]])
         }
+    }
+
+    /// A host behind an access port whose veth's tx-vlan-offload is turned back on after
+    /// add-port sends a frame with VID 10 as skb metadata. Generic XDP would see it untagged,
+    /// put it in VLAN 20, and keep the stale metadata tag on the redirected skb: it left the
+    /// trunk as VID 10 outside, VID 20 inside, a hop into VLAN 10. So the daemon re-prepares
+    /// veth peers every housekeeping period (2 s); this test waits for that and checks, in
+    /// both XDP modes, that the tagged frame is then refused by the access port.
+    @Test(arguments: ["native", "generic"])
+    func accessPortCannotHopWithMetadataTag(xdpMode: String) throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        let lab = try VLANLab(senderOffload: true)
+        defer { lab.tearDown() }
+        let mode = "xdp_mode=\(xdpMode)"
+        try lab.addPort("a20", ["tag=20", mode])
+        try lab.addPort("t", [mode])
+        try lab.addPort("a10", ["tag=10", mode])
+
+        // Behind FlowPlane's back: offload on again. Wait (at most 8 s) for the daemon to undo it.
+        try lab.setSenderOffload("a20", on: true)
+        var fixed = false
+        for _ in 0..<80 where !fixed {
+            usleep(100_000)
+            fixed = try !lab.senderOffloadIsOn("a20")
+        }
+        #expect(fixed, "the daemon did not turn the peer's tx-vlan-offload off again\n\(lab.daemon.log.suffix(1500))")
+        #expect(lab.daemon.log.contains("prepared it again"))
+
+        let src = Frames.mac(xdpMode == "native" ? 0xc0 : 0xc1)
+        let frame = Frames.ethernet(dst: .broadcast, src: src, vlan: (10, 0))
+        try lab.send(frame, on: "a20", tagAsMetadata: true)
+        // With the tag inline again the access port refuses the tagged frame (spec/vlan.md):
+        // nothing leaves, above all nothing in VLAN 10.
+        let got = lab.captured(from: src, expecting: [])
+        #expect(got.mapValues { $0.map(Frames.hex) } == [:],
+                "\(xdpMode) XDP: a tagged frame from a VLAN-20 access host left the switch")
     }
 }
