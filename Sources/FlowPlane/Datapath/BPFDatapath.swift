@@ -437,6 +437,8 @@ public final class BPFDatapath: Datapath {
         if info.link_netnsid >= 0 {
             nsfd = cbpf_netns_fd_for_id(info.link_netnsid, &op)
             if nsfd < 0 {
+                // Said once when the port is added, not every housekeeping period.
+                guard !again else { return }
                 logger.warning("cannot find the netns of a veth peer; redirects into it may be dropped",
                                metadata: ["ifindex": "\(ifindex)", "nsid": "\(info.link_netnsid)"])
                 return
@@ -445,6 +447,7 @@ public final class BPFDatapath: Datapath {
         defer { if nsfd >= 0 { Glibc.close(nsfd) } }
         let rc = cbpf_prepare_veth_peer(nsfd, info.link, &op)
         if rc < 0 {
+            guard !again else { return }
             logger.warning("could not prepare veth peer", metadata: [
                 "ifindex": "\(ifindex)", "peer": "\(info.link)",
                 "error": "\(BPFError(operation: op.map { String(cString: $0) } ?? "ethtool", code: rc))"])
