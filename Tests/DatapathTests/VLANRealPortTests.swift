@@ -61,6 +61,46 @@ struct VLANRealPortTests {
         }
     }
 
+    /// The worked example's ports with known unicast (static FDB entries via `flowctl fdb-add`):
+    /// a hit leaves only its port, tagged per that port's mode; the FDB is per VLAN, so a MAC
+    /// known only in another VLAN floods in the frame's own VLAN and never crosses over.
+    @Test(arguments: [true, false])
+    func knownUnicastFollowsTheSameRules(senderOffload: Bool) throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        let lab = try VLANLab(senderOffload: senderOffload)
+        defer { lab.tearDown() }
+        try lab.addPort("t", ["trunks=10,20"])
+        try lab.addPort("a10", ["tag=10"])
+        try lab.addPort("a20", ["tag=20"])
+        try lab.addPort("nt", ["tag=10", "vlan_mode=native-tagged"])
+        try lab.addPort("nu", ["tag=20", "vlan_mode=native-untagged", "trunks=10,20"])
+        let onT = Frames.mac(0x31), onNT = Frames.mac(0x32), onA20 = Frames.mac(0x33), onA10 = Frames.mac(0x34)
+        try lab.daemon.check(["fdb-add", "br0", lab.name("t"), "20", onT.description])
+        try lab.daemon.check(["fdb-add", "br0", lab.name("nt"), "10", onNT.description])
+        try lab.daemon.check(["fdb-add", "br0", lab.name("a20"), "20", onA20.description])
+        try lab.daemon.check(["fdb-add", "br0", lab.name("a10"), "10", onA10.description])
+        let fdb = try lab.daemon.check(["dump-fdb", "br0"])
+
+        let cases: [(port: String, dst: MACAddress, tag: Tag?, out: [String: Tag?])] = [
+            ("a10", onNT, nil, ["nt": (10, 0)]),
+            ("t", onA20, (20, 3), ["a20": nil]),
+            ("nt", onA10, (0, 5), ["a10": nil]),
+            ("nu", onT, nil, ["t": (20, 0)]),
+            // Known only in VLAN 10: a VLAN-20 frame floods in VLAN 20.
+            ("t", onNT, (20, 0), ["a20": nil, "nt": (20, 0), "nu": nil]),
+            ("a20", onA10, nil, ["t": (20, 0), "nt": (20, 0), "nu": nil]),
+        ]
+        for (i, c) in cases.enumerated() {
+            let src = Frames.mac(UInt8(0x40 + i) | (senderOffload ? 0x80 : 0))
+            let frame = Frames.ethernet(dst: c.dst, src: src, vlan: c.tag)
+            try lab.send(frame, on: c.port)
+            let got = lab.captured(from: src, expecting: Set(c.out.keys))
+            let want = c.out.mapValues { [Frames.hex(Frames.retagged(frame, $0))] }
+            #expect(got.mapValues { $0.map(Frames.hex) } == want,
+                    "offload \(senderOffload ? "on" : "off"), case \(i) from \(c.port) to \(c.dst)\n\(fdb)")
+        }
+    }
+
     /// Field case 2: a frame tagged VID 10 leaves a sender veth with tx-vlan-offload on (the tag
     /// is skb metadata) or off (inline); it leaves a trunk port still tagged 10 (PCP kept) and an
     /// access-10 port untagged, in native and generic XDP. With offload on, the test first shows
