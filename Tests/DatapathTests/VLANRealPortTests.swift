@@ -32,17 +32,19 @@ struct VLANRealPortTests {
         Row(port: "nt", tag: (0, 5), out: ["t": (10, 5), "a10": nil, "nu": (10, 5)]),
     ]
 
-    /// The worked example of spec/vlan.md, every row, with the senders' tx-vlan-offload on and off.
-    @Test(arguments: [true, false])
-    func workedExample(senderOffload: Bool) throws {
+    /// The worked example of spec/vlan.md, every row, with the senders' tx-vlan-offload on and
+    /// off, in native and generic XDP.
+    @Test(arguments: [true, false], ["native", "generic"])
+    func workedExample(senderOffload: Bool, xdpMode: String) throws {
         try #require(Privileged.isRoot, "privileged test: run as root")
         let lab = try VLANLab(senderOffload: senderOffload)
         defer { lab.tearDown() }
-        try lab.addPort("t", ["trunks=10,20"])
-        try lab.addPort("a10", ["tag=10"])
-        try lab.addPort("a20", ["tag=20"])
-        try lab.addPort("nt", ["tag=10", "vlan_mode=native-tagged"])
-        try lab.addPort("nu", ["tag=20", "vlan_mode=native-untagged", "trunks=10,20"])
+        let mode = "xdp_mode=\(xdpMode)"
+        try lab.addPort("t", ["trunks=10,20", mode])
+        try lab.addPort("a10", ["tag=10", mode])
+        try lab.addPort("a20", ["tag=20", mode])
+        try lab.addPort("nt", ["tag=10", "vlan_mode=native-tagged", mode])
+        try lab.addPort("nu", ["tag=20", "vlan_mode=native-untagged", "trunks=10,20", mode])
         let show = try lab.daemon.check(["list-ports", "br0", "--long"])
 
         // FlowPlane keeps tags inline from senders it can reach: their offload is off now.
@@ -51,13 +53,13 @@ struct VLANRealPortTests {
         }
 
         for (i, row) in Self.rows.enumerated() {
-            let src = Frames.mac(UInt8(0x70 + i) | (senderOffload ? 0x80 : 0))
+            let src = Frames.mac(UInt8(0x70 + i) | (senderOffload ? 0x80 : 0) | (xdpMode == "generic" ? 0x08 : 0))
             let frame = Frames.ethernet(dst: .broadcast, src: src, vlan: row.tag)
             try lab.send(frame, on: row.port)
             let got = lab.captured(from: src, expecting: Set(row.out.keys))
             let want = row.out.mapValues { [Frames.hex(Frames.retagged(frame, $0))] }
             #expect(got.mapValues { $0.map(Frames.hex) } == want,
-                    "offload \(senderOffload ? "on" : "off"), in \(row): wrong output\n\(show)\n\(lab.daemon.log.suffix(2000))")
+                    "offload \(senderOffload ? "on" : "off"), \(xdpMode) XDP, in \(row): wrong output\n\(show)\n\(lab.daemon.log.suffix(2000))")
         }
     }
 
