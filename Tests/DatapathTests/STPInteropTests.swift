@@ -27,7 +27,7 @@ struct STPInteropTests {
     /// with STP (a loop), host h1 behind FlowPlane's port C (edge), host h2 behind the Linux
     /// bridge. `linuxRoot`: the Linux bridge has priority 0 and must become everyone's root;
     /// otherwise FlowPlane has priority 4096 and the Linux bridge blocks one of its ports.
-    @Test(arguments: [true, false])
+    @Test(.serialized, arguments: [true, false])
     func loopWithLinuxBridgeBlocksOneLink(linuxRoot: Bool) throws {
         try #require(Privileged.isRoot, "privileged test: run as root")
         let lab = try STPLab()
