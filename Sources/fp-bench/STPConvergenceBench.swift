@@ -42,7 +42,8 @@ enum STPConvergenceBench {
         figures.append(figure("RSTP, two FlowPlane bridges, 2 point-to-point veth links: ports added → final roles forwarding",
                               rstp.map(\.afterAdd), failures: rstpFailures,
                               note: "one daemon, two bridges; from the last add-port (adding the 4 ports took \(ms(median(rstp.map(\.adding)))) ms, "
-                                  + "from the first add-port \(ms(median(rstp.map(\.total)))) ms); hello \(helloTime) s; stp-show polled every 20 ms"))
+                                  + "from the first add-port \(ms(median(rstp.map(\.total)))) ms); hello \(helloTime) s: the ports of one bridge join after the "
+                                  + "other's first BPDUs went unheard, so up to one hello passes before the proposal/agreement handshake; stp-show polled every 20 ms"))
 
         var legacy: [Timing] = [], legacyFailures: [String] = []
         for i in 0..<runs {
