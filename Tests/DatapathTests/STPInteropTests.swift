@@ -124,6 +124,48 @@ struct STPInteropTests {
         #expect(Self.copies(h1, marker: Self.marker(6), milliseconds: 300) == 0)
     }
 
+    /// RSTP between two FlowPlane bridges (one daemon) on two point-to-point veth links: one
+    /// root port and one alternate. Taking the root port administratively down (the kernel then
+    /// refuses to report its carrier) disables it at once and the alternate takes over without
+    /// waiting for timers.
+    @Test func rstpFailoverWhenRootPortGoesAdminDown() throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        let lab = try STPLab()
+        defer { lab.tearDown() }
+        var links: [(String, String)] = []
+        defer { for (a, _) in links { _ = try? Command.run(["ip", "link", "del", a]) } }
+        for _ in 0..<2 {
+            let a = UniqueName.make("fpra"), b = UniqueName.make("fprb")
+            try Command.check(["ip", "link", "add", a, "mtu", "1500", "type", "veth", "peer", "name", b, "mtu", "1500"])
+            links.append((a, b))
+            try Command.check(["ip", "link", "set", a, "up"]); try Command.check(["ip", "link", "set", b, "up"])
+        }
+        try lab.stpBridge("brA", priority: 4096)
+        try lab.stpBridge("brB")
+        for (a, b) in links { try lab.daemon.check(["add-port", "brA", a]); try lab.daemon.check(["add-port", "brB", b]) }
+        var last: STPInfo?
+        let converged = lab.wait(seconds: 15) {
+            guard let s = try? lab.stpShow("brB") else { return false }
+            last = s
+            return s.ports.map { "\($0.role)/\($0.state)" }.sorted() == ["alternate/discarding", "root/forwarding"]
+        }
+        try #require(converged, "RSTP did not converge: \(last?.text ?? "")")
+        let a = try lab.stpShow("brA")
+        #expect(a.ports.allSatisfy { $0.role == "designated" && $0.state == "forwarding" }, "\(a.text ?? "")")
+        #expect(last?.rootID == a.bridgeID)
+
+        let rootPort = try #require(last?.ports.first { $0.role == "root" }?.name)
+        let alternate = try #require(last?.ports.first { $0.role == "alternate" }?.name)
+        try Command.check(["ip", "link", "set", rootPort, "down"])
+        let failedOver = lab.wait(seconds: 1.5) {
+            guard let s = try? lab.stpShow("brB") else { return false }
+            last = s
+            return s.ports.contains { $0.name == alternate && $0.role == "root" && $0.state == "forwarding" }
+                && s.ports.contains { $0.name == rootPort && $0.role == "disabled" && $0.state == "discarding" }
+        }
+        #expect(failedOver, "no failover within 1.5 s of the root port going down: \(last?.text ?? "")")
+    }
+
     /// Field case 7: STP on, a peer on p1 sends configuration BPDUs; nothing reaches p2 or p3
     /// except the switch's own BPDUs, sourced from the MAC of the port they leave.
     @Test func receivedBPDUsAreConsumedNotFlooded() throws {
