@@ -21,8 +21,15 @@ extension InterfaceResolver {
         return Int(text.trimmingCharacters(in: .whitespacesAndNewlines))
     }
     public func hasCarrier(_ name: String) -> Bool? {
-        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/carrier", encoding: .utf8) else { return nil }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        if let text = try? String(contentsOfFile: "/sys/class/net/\(name)/carrier", encoding: .utf8) {
+            return text.trimmingCharacters(in: .whitespacesAndNewlines) == "1"
+        }
+        // Reading `carrier` fails (EINVAL) while the interface is administratively down: no link
+        // then (without this, STP kept an admin-down port as root port until its info aged out).
+        guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/flags", encoding: .utf8),
+              let flags = Int(text.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "0x", with: ""), radix: 16)
+        else { return nil }
+        return flags & 0x1 /* IFF_UP */ == 0 ? false : nil
     }
     public func macAddress(of name: String) -> MACAddress? {
         guard let text = try? String(contentsOfFile: "/sys/class/net/\(name)/address", encoding: .utf8) else { return nil }
