@@ -5,7 +5,7 @@
  *                 bpf_redirect_map with BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS;
  *   fpb_pass      XDP_PASS: a live frame from BPF_PROG_TEST_RUN enters the stack on its
  *                 ingress port (the Linux-bridge arm's frame source);
- *   fpb_count     the receivers' counter: counts in a per-CPU slot and drops. */
+ *   fpb_count     the receivers' counter: counts in the receiver's per-CPU slot, drops. */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
@@ -25,10 +25,18 @@ struct {
 	__type(value, __u32);
 } fpb_flood_ports SEC(".maps");
 
-/* Slot 0: frames the receivers saw, per CPU (no shared cache line written per frame). */
+/* Receiver ifindex to its counter slot in fpb_rx (read-only per frame). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 8);
+	__type(key, __u32);
+	__type(value, __u32);
+} fpb_rx_slot SEC(".maps");
+
+/* Frames each receiver saw, per CPU (no shared cache line written per frame). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 8);
 	__type(key, __u32);
 	__type(value, __u64);
 } fpb_rx SEC(".maps");
@@ -54,8 +62,13 @@ int fpb_pass(struct xdp_md *ctx)
 SEC("xdp")
 int fpb_count(struct xdp_md *ctx)
 {
-	__u32 key = 0;
-	__u64 *n = bpf_map_lookup_elem(&fpb_rx, &key);
+	__u32 ifindex = ctx->ingress_ifindex;
+	__u32 *slot = bpf_map_lookup_elem(&fpb_rx_slot, &ifindex);
+	__u64 *n;
+
+	if (!slot)
+		return XDP_DROP;
+	n = bpf_map_lookup_elem(&fpb_rx, slot);
 
 	if (n)
 		*n += 1;

@@ -50,8 +50,9 @@ int cbpf_bench_load(const void *buf, size_t len, struct cbpf_bench *b, const cha
 	b->tx_fd = map_fd(b->obj, "fpb_tx");
 	b->flood_ports_fd = map_fd(b->obj, "fpb_flood_ports");
 	b->rx_fd = map_fd(b->obj, "fpb_rx");
+	b->rx_slot_fd = map_fd(b->obj, "fpb_rx_slot");
 	if (b->redirect_fd < 0 || b->flood_fd < 0 || b->pass_fd < 0 || b->count_fd < 0 ||
-	    b->tx_fd < 0 || b->flood_ports_fd < 0 || b->rx_fd < 0) {
+	    b->tx_fd < 0 || b->flood_ports_fd < 0 || b->rx_fd < 0 || b->rx_slot_fd < 0) {
 		*op = "bpf_object__find_program_by_name";
 		cbpf_bench_close(b);
 		return -ENOENT;
@@ -66,10 +67,9 @@ void cbpf_bench_close(struct cbpf_bench *b)
 	b->obj = NULL;
 }
 
-int cbpf_percpu_sum(int fd, __u64 *sum)
+int cbpf_percpu_sum(int fd, __u32 key, __u64 *sum)
 {
 	int n = libbpf_num_possible_cpus();
-	__u32 key = 0;
 	__u64 *vals;
 	int err;
 

@@ -35,6 +35,10 @@ enum ForwardingBench {
         var rates: [Double]
         /// BPF_PROG_TEST_RUN's time per frame (live frames only), ns, per run.
         var kernelNanoseconds: [Double]
+        /// Frames counted at the receivers per frame sent (4 for a complete flood).
+        var delivered: Double
+        /// Unicast: copies other receivers got per frame sent (a flooding switch: 3).
+        var stray: Double
         var median: Double { ForwardingBench.median(rates) }
     }
 
@@ -63,8 +67,10 @@ enum ForwardingBench {
 
     /// Measures one source `runs` times for `seconds` each; a short unmeasured warm-up first.
     static func measure(_ lab: ForwardingLab, source: Source, program: Int32, socket: Int32, ingress: UInt32,
-                        frame: [UInt8], seconds: Double, runs: Int) throws -> (rates: [Double], ns: [Double]) {
+                        frame: [UInt8], flood: Bool, seconds: Double, runs: Int) throws
+        -> (rates: [Double], ns: [Double], delivered: Double, stray: Double) {
         var rates: [Double] = [], ns: [Double] = []
+        var sentTotal = 0.0, gotTotal = 0.0, stray = 0.0
         var chunk: UInt32 = 8192
         for run in 0...runs {
             let length = run == 0 ? min(0.1, seconds) : seconds
@@ -93,16 +99,23 @@ enum ForwardingBench {
                     cbpf_afp_blast(socket, $0.baseAddress, $0.count, 64, UInt64.max, length, &sent)
                 }
                 guard rc == 0 else { throw BenchError("sendmmsg failed: \(rc)") }
+                frames = Double(sent)
             }
             let elapsed = now() - start
             usleep(30_000)  // let the receivers' NAPI drain what is queued
-            let got = Double(lab.received() &- before)
+            let after = lab.received()
+            // Unicast counts at h1 only (copies a switch floods elsewhere are not forwarding);
+            // flood counts every copy at h1 ... h4. Copies at the wrong hosts are noted.
+            let counts = zip(after, before).map { Double($0 &- $1) }
+            let got = flood ? counts.reduce(0, +) : counts[0]
+            if run > 0 { stray += flood ? 0 : counts.dropFirst().reduce(0, +) }
             if run > 0 {
                 rates.append(got / elapsed)
-                if frames > 0 { ns.append(weighted / frames) }
+                if weighted > 0 { ns.append(weighted / frames) }
+                sentTotal += frames; gotTotal += got
             }
         }
-        return (rates, ns)
+        return (rates, ns, sentTotal > 0 ? gotTotal / sentTotal : .nan, sentTotal > 0 ? stray / sentTotal : 0)
     }
 
     static func run(_ options: BenchOptions) throws -> [BenchFigure] {
@@ -126,8 +139,8 @@ enum ForwardingBench {
                 for source in Source.allCases {
                     if source == .skb { try attachSkb(s) }
                     let m = try measure(lab, source: source, program: program(s), socket: socket, ingress: p0,
-                                        frame: frame(s), seconds: seconds, runs: runs)
-                    let r = Result(arm: arm, scenario: s, source: source, rates: m.rates, kernelNanoseconds: m.ns)
+                                        frame: frame(s), flood: s.flood, seconds: seconds, runs: runs)
+                    let r = Result(arm: arm, scenario: s, source: source, rates: m.rates, kernelNanoseconds: m.ns, delivered: m.delivered, stray: m.stray)
                     all.append(r)
                     log("\(arm.rawValue) | \(s.label) | \(source.rawValue): \(String(format: "%.3f", r.median / 1e6)) Mpps")
                 }
@@ -223,6 +236,8 @@ enum ForwardingBench {
             if !r.kernelNanoseconds.isEmpty {
                 note += (note.isEmpty ? "" : "; ") + String(format: "test-run %.1f ns/frame", median(r.kernelNanoseconds))
             }
+            note += (note.isEmpty ? "" : "; ") + String(format: "%.0f %% of sent frames delivered", r.delivered * 100 / (r.scenario.flood ? 4 : 1))
+            if r.stray > 0.01 { note += String(format: "; FLOODED: %.2f stray copies per frame at h2 ... h4", r.stray) }
             out.append(BenchFigure(section: "forwarding", name: "\(r.scenario.label), \(r.source.rawValue): \(r.arm.rawValue)",
                                    value: r.median, unit: "packets/s", min: r.rates.min(), max: r.rates.max(),
                                    runs: r.rates.count, note: note))

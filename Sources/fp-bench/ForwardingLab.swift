@@ -94,6 +94,8 @@ final class ForwardingLab {
         loaded = true
         // The receivers' counters (native XDP on h1 ... h4; also makes XDP_REDIRECT into p1 ... p4 deliver).
         for i in 1..<hosts.count {
+            var k = hostIndex[i], slot = UInt32(i)
+            guard bpf_map_update_elem(bench.rx_slot_fd, &k, &slot, 0) == 0 else { throw BenchError("fpb_rx_slot update failed") }
             try attach(hostIndex[i], bench.count_fd)
         }
     }
@@ -110,11 +112,13 @@ final class ForwardingLab {
         _ = cbpf_xdp_detach(Int32(ifindex), nil, &op)
     }
 
-    /// Frames the receivers counted so far (sum over receivers and CPUs).
-    func received() -> UInt64 {
-        var sum: UInt64 = 0
-        _ = cbpf_percpu_sum(bench.rx_fd, &sum)
-        return sum
+    /// Frames the receivers h1 ... h4 counted so far, each summed over CPUs.
+    func received() -> [UInt64] {
+        (1..<hosts.count).map { i in
+            var sum: UInt64 = 0
+            _ = cbpf_percpu_sum(bench.rx_fd, UInt32(i), &sum)
+            return sum
+        }
     }
 
     /// An AF_PACKET socket on h0 inside the namespace (the skb source), or on a root-namespace host.

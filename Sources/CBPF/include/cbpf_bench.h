@@ -11,14 +11,14 @@ struct bpf_object;
 struct cbpf_bench {
 	struct bpf_object *obj;
 	int redirect_fd, flood_fd, pass_fd, count_fd;
-	int tx_fd, flood_ports_fd, rx_fd;
+	int tx_fd, flood_ports_fd, rx_fd, rx_slot_fd;
 };
 
 int cbpf_bench_load(const void *buf, size_t len, struct cbpf_bench *b, const char **op);
 void cbpf_bench_close(struct cbpf_bench *b);
 
-/* The sum over CPUs of the per-CPU u64 at key 0 of map fd. */
-int cbpf_percpu_sum(int fd, __u64 *sum);
+/* The sum over CPUs of the per-CPU u64 at key of map fd. */
+int cbpf_percpu_sum(int fd, __u32 key, __u64 *sum);
 
 /* Opens a pinned object (program or map); the fd or a negative errno. */
 int cbpf_obj_get(const char *path);
