@@ -79,12 +79,15 @@ enum BenchReport {
                 let v = ForwardingBench.Arm.allCases.map { arm in
                     ForwardingBench.find(res, arm, s.label, src).map { String(format: "%.4f", $0.median / 1e6) } ?? "0"
                 }
-                let label = "\(s.label.replacingOccurrences(of: "known ", with: "").replacingOccurrences(of: ", tagged trunk (VLAN 10)", with: " tagged"))\\n\(src == .live ? "live" : "skb")"
+                let short = s.label.replacingOccurrences(of: "known ", with: "").replacingOccurrences(of: " to 4 ports", with: "")
+                    .replacingOccurrences(of: ", tagged trunk (VLAN 10)", with: " tagged")
+                let label = "\(short)\\n\(src == .live ? "live" : "skb")"
                 dat += "\"\(label)\" \(v.joined(separator: " "))\n"
             }
         }
         let gp = """
-        set terminal pngcairo size 1400,600 noenhanced font ',10'
+        set terminal pngcairo size 1600,650 noenhanced font ',10'
+        set bmargin 5
         set output '\(dir)/plot.png'
         set title 'FlowPlane vs Linux bridge vs trivial XDP redirect (receiver rate, Mpps, median)'
         set style data histograms

@@ -65,57 +65,55 @@ enum ForwardingBench {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    /// Measures one source `runs` times for `seconds` each; a short unmeasured warm-up first.
-    static func measure(_ lab: ForwardingLab, source: Source, program: Int32, socket: Int32, ingress: UInt32,
-                        frame: [UInt8], flood: Bool, seconds: Double, runs: Int) throws
-        -> (rates: [Double], ns: [Double], delivered: Double, stray: Double) {
-        var rates: [Double] = [], ns: [Double] = []
-        var sentTotal = 0.0, gotTotal = 0.0, stray = 0.0
-        var chunk: UInt32 = 8192
-        for run in 0...runs {
-            let length = run == 0 ? min(0.1, seconds) : seconds
-            let before = lab.received()
-            let start = now()
-            var weighted = 0.0, frames = 0.0
-            switch source {
-            case .live:
-                // Bounded: at most 5000 calls, and stops once `length` has elapsed.
-                for _ in 0..<5000 {
-                    var duration: UInt32 = 0
-                    let t0 = now()
-                    let rc = frame.withUnsafeBytes {
-                        cbpf_xdp_live_run(program, $0.baseAddress, UInt32($0.count), ingress, chunk, 0, &duration)
-                    }
-                    guard rc == 0 else { throw BenchError("BPF_PROG_TEST_RUN (live frames) failed: \(rc)") }
-                    let took = now() - t0
-                    weighted += Double(duration) * Double(chunk); frames += Double(chunk)
-                    // Aim at ~50 ms per call so the loop notices the end in time.
-                    if took > 0 { chunk = UInt32(max(1024, min(4_000_000, Double(chunk) * 0.05 / took))) }
-                    if now() - start >= length { break }
-                }
-            case .skb:
-                var sent: UInt64 = 0
+    /// One measured run of one arm.
+    struct Sample {
+        var rate: Double
+        var kernelNanoseconds: Double?
+        var sent: Double
+        var got: Double
+        var stray: Double
+    }
+
+    /// Sends `frame` for `seconds` from `source` and counts what the receivers got.
+    static func measureOnce(_ lab: ForwardingLab, source: Source, program: Int32, socket: Int32, ingress: UInt32,
+                            frame: [UInt8], flood: Bool, seconds: Double, chunk: inout UInt32) throws -> Sample {
+        let before = lab.received()
+        let start = now()
+        var weighted = 0.0, frames = 0.0
+        switch source {
+        case .live:
+            // Bounded: at most 5000 calls, and stops once `seconds` have elapsed.
+            for _ in 0..<5000 {
+                var duration: UInt32 = 0
+                let t0 = now()
+                let n = chunk
                 let rc = frame.withUnsafeBytes {
-                    cbpf_afp_blast(socket, $0.baseAddress, $0.count, 64, UInt64.max, length, &sent)
+                    cbpf_xdp_live_run(program, $0.baseAddress, UInt32($0.count), ingress, n, 0, &duration)
                 }
-                guard rc == 0 else { throw BenchError("sendmmsg failed: \(rc)") }
-                frames = Double(sent)
+                guard rc == 0 else { throw BenchError("BPF_PROG_TEST_RUN (live frames) failed: \(rc)") }
+                let took = now() - t0
+                weighted += Double(duration) * Double(n); frames += Double(n)
+                // Aim at ~50 ms per call so the loop notices the end in time.
+                if took > 0 { chunk = UInt32(max(1024, min(4_000_000, Double(n) * 0.05 / took))) }
+                if now() - start >= seconds { break }
             }
-            let elapsed = now() - start
-            usleep(30_000)  // let the receivers' NAPI drain what is queued
-            let after = lab.received()
-            // Unicast counts at h1 only (copies a switch floods elsewhere are not forwarding);
-            // flood counts every copy at h1 ... h4. Copies at the wrong hosts are noted.
-            let counts = zip(after, before).map { Double($0 &- $1) }
-            let got = flood ? counts.reduce(0, +) : counts[0]
-            if run > 0 { stray += flood ? 0 : counts.dropFirst().reduce(0, +) }
-            if run > 0 {
-                rates.append(got / elapsed)
-                if weighted > 0 { ns.append(weighted / frames) }
-                sentTotal += frames; gotTotal += got
+        case .skb:
+            var sent: UInt64 = 0
+            let rc = frame.withUnsafeBytes {
+                cbpf_afp_blast(socket, $0.baseAddress, $0.count, 64, UInt64.max, seconds, &sent)
             }
+            guard rc == 0 else { throw BenchError("sendmmsg failed: \(rc)") }
+            frames = Double(sent)
         }
-        return (rates, ns, sentTotal > 0 ? gotTotal / sentTotal : .nan, sentTotal > 0 ? stray / sentTotal : 0)
+        let elapsed = now() - start
+        usleep(30_000)  // let the receivers' NAPI drain what is queued
+        let after = lab.received()
+        // Unicast counts at h1 only (copies a switch floods elsewhere are not forwarding);
+        // flood counts every copy at h1 ... h4. Copies at the wrong hosts are noted.
+        let counts = zip(after, before).map { Double($0 &- $1) }
+        let got = flood ? counts.reduce(0, +) : counts[0]
+        return Sample(rate: got / elapsed, kernelNanoseconds: weighted > 0 ? weighted / frames : nil,
+                      sent: frames, got: got, stray: flood ? 0 : counts.dropFirst().reduce(0, +))
     }
 
     static func run(_ options: BenchOptions) throws -> [BenchFigure] {
@@ -128,66 +126,10 @@ enum ForwardingBench {
         let socket = try lab.packetSocket(host: 0)
         defer { close(socket) }
         let p0 = lab.portIndex[0]
-        var all: [Result] = []
 
-        func frame(_ s: Scenario) -> [UInt8] {
-            ForwardingFrames.make(destination: s.flood ? ForwardingFrames.broadcast : ForwardingFrames.unicastDestination,
-                                  length: s.length, vlan: s.tagged ? ForwardingFrames.vlan : nil)
-        }
-        func each(_ arm: Arm, program: (Scenario) -> Int32, attachSkb: (Scenario) throws -> Void) throws {
-            for s in scenarios {
-                for source in Source.allCases {
-                    if source == .skb { try attachSkb(s) }
-                    let m = try measure(lab, source: source, program: program(s), socket: socket, ingress: p0,
-                                        frame: frame(s), flood: s.flood, seconds: seconds, runs: runs)
-                    let r = Result(arm: arm, scenario: s, source: source, rates: m.rates, kernelNanoseconds: m.ns, delivered: m.delivered, stray: m.stray)
-                    all.append(r)
-                    log("\(arm.rawValue) | \(s.label) | \(source.rawValue): \(String(format: "%.3f", r.median / 1e6)) Mpps")
-                }
-            }
-        }
-
-        // 1. FlowPlane as shipped: BPFDatapath, five ports of bridge 1 (trunks, all VLANs),
-        //    a learned FDB (entries as the daemon installs them), counters on.
-        do {
-            let pinRoot = "/sys/fs/bpf/\(lab.id)"
-            var logger = Logger(label: "fp-bench")
-            logger.logLevel = .error
-            let dp = try BPFDatapath(pinRoot: pinRoot, fdbCapacity: 4096, logger: logger)
-            BenchCleanup.add { try? dp.destroy() }
-            defer { try? dp.destroy() }
-            for (i, ifindex) in lab.portIndex.enumerated() {
-                try dp.setPort(DatapathPort(ifindex: InterfaceIndex(ifindex), bridge: 1, slot: UInt32(i), attachMode: .native))
-            }
-            var entries: [FDBEntry] = []
-            for vid in [VLANID.untagged, VLANID(rawValue: ForwardingFrames.vlan)!] {
-                entries.append(FDBEntry(key: FDBKey(bridge: 1, vlan: vid, mac: MACAddress(bytes: ForwardingFrames.source)!),
-                                        ifindex: InterfaceIndex(lab.portIndex[0])))
-                entries.append(FDBEntry(key: FDBKey(bridge: 1, vlan: vid, mac: MACAddress(bytes: ForwardingFrames.unicastDestination)!),
-                                        ifindex: InterfaceIndex(lab.portIndex[1])))
-            }
-            try dp.installFDB(entries)
-            let ingress = cbpf_obj_get(pinRoot + "/fp_ingress")
-            guard ingress >= 0 else { throw BenchError("opening the pinned fp_ingress: \(ingress)") }
-            defer { close(ingress) }
-            try each(.flowplane, program: { _ in ingress }, attachSkb: { _ in })
-            _ = try dp.pollLearnEvents(timeoutMilliseconds: 0) { _ in }
-        }
-
-        // 2. The trivial XDP redirect: fpb_redirect (unicast to p1) or fpb_flood (p1 ... p4).
-        var key: UInt32 = 0, p1 = lab.portIndex[1]
-        guard bpf_map_update_elem(lab.bench.tx_fd, &key, &p1, 0) == 0 else { throw BenchError("fpb_tx update failed") }
-        for i in 1..<lab.portIndex.count {
-            var k = lab.portIndex[i], v = lab.portIndex[i]
-            guard bpf_map_update_elem(lab.bench.flood_ports_fd, &k, &v, 0) == 0 else { throw BenchError("fpb_flood_ports update failed") }
-        }
-        let limitProgram = { (s: Scenario) in s.flood ? lab.bench.flood_fd : lab.bench.redirect_fd }
-        try each(.limit, program: limitProgram, attachSkb: { s in try lab.attach(p0, limitProgram(s)) })
-        lab.detach(p0)
-
-        // 3. The Linux bridge with learning: p0 ... p4 enslaved; the destination MAC learned on
-        //    p1 from a frame h1 sends; live frames leave fpb_pass with XDP_PASS into the stack on p0.
-        try command(["ip", "link", "add", lab.bridgeName, "type", "bridge"])
+        // The Linux bridge with learning: p0 ... p4 enslaved; the destination MAC learned on p1
+        // from a frame h1 sends (before FlowPlane attaches to p1); ageing long enough for the run.
+        try command(["ip", "link", "add", lab.bridgeName, "type", "bridge", "ageing_time", "360000"])
         for p in lab.ports { try command(["ip", "link", "set", p, "master", lab.bridgeName]) }
         try? command(["sysctl", "-q", "-w", "net.ipv6.conf.\(lab.bridgeName).disable_ipv6=1"])
         try command(["ip", "link", "set", lab.bridgeName, "up"])
@@ -201,8 +143,90 @@ enum ForwardingBench {
         usleep(100_000)
         let fdb = try command(["bridge", "fdb", "show", "br", lab.bridgeName])
         guard fdb.lowercased().contains("02:fb:00:00:00:11") else { throw BenchError("the Linux bridge did not learn the destination MAC") }
-        try each(.bridge, program: { _ in lab.bench.pass_fd }, attachSkb: { _ in })
 
+        // FlowPlane as shipped: BPFDatapath, five ports of bridge 1 (trunks, all VLANs), a
+        // learned FDB (entries as the daemon installs them), counters on.
+        let pinRoot = "/sys/fs/bpf/\(lab.id)"
+        var logger = Logger(label: "fp-bench")
+        logger.logLevel = .error
+        let dp = try BPFDatapath(pinRoot: pinRoot, fdbCapacity: 4096, logger: logger)
+        BenchCleanup.add { try? dp.destroy() }
+        defer { try? dp.destroy() }
+        for (i, ifindex) in lab.portIndex.enumerated() {
+            try dp.setPort(DatapathPort(ifindex: InterfaceIndex(ifindex), bridge: 1, slot: UInt32(i), attachMode: .native))
+        }
+        var entries: [FDBEntry] = []
+        for vid in [VLANID.untagged, VLANID(rawValue: ForwardingFrames.vlan)!] {
+            entries.append(FDBEntry(key: FDBKey(bridge: 1, vlan: vid, mac: MACAddress(bytes: ForwardingFrames.source)!),
+                                    ifindex: InterfaceIndex(lab.portIndex[0])))
+            entries.append(FDBEntry(key: FDBKey(bridge: 1, vlan: vid, mac: MACAddress(bytes: ForwardingFrames.unicastDestination)!),
+                                    ifindex: InterfaceIndex(lab.portIndex[1])))
+        }
+        try dp.installFDB(entries)
+        let ingress = cbpf_obj_get(pinRoot + "/fp_ingress")
+        guard ingress >= 0 else { throw BenchError("opening the pinned fp_ingress: \(ingress)") }
+        defer { close(ingress) }
+
+        // The trivial XDP redirect: fpb_redirect (unicast to p1) or fpb_flood (p1 ... p4).
+        var key: UInt32 = 0, p1 = lab.portIndex[1]
+        guard bpf_map_update_elem(lab.bench.tx_fd, &key, &p1, 0) == 0 else { throw BenchError("fpb_tx update failed") }
+        for i in 1..<lab.portIndex.count {
+            var k = lab.portIndex[i], v = lab.portIndex[i]
+            guard bpf_map_update_elem(lab.bench.flood_ports_fd, &k, &v, 0) == 0 else { throw BenchError("fpb_flood_ports update failed") }
+        }
+
+        // Which program takes the frames of each arm: the live-frames program, and what p0
+        // runs for the skb source (the bridge arm: nothing, so the frame reaches the bridge).
+        func program(_ arm: Arm, _ s: Scenario) -> Int32 {
+            switch arm {
+            case .flowplane: return ingress
+            case .limit: return s.flood ? lab.bench.flood_fd : lab.bench.redirect_fd
+            case .bridge: return lab.bench.pass_fd
+            }
+        }
+        func configureSkb(_ arm: Arm, _ s: Scenario) throws {
+            switch arm {
+            case .flowplane, .limit: try lab.attach(p0, program(arm, s))
+            case .bridge: lab.detach(p0)
+            }
+        }
+
+        // Arms interleaved run by run (order rotating), so load from elsewhere on the machine
+        // falls on every arm alike.
+        var all: [Result] = []
+        for s in scenarios {
+            let frame = ForwardingFrames.make(destination: s.flood ? ForwardingFrames.broadcast : ForwardingFrames.unicastDestination,
+                                              length: s.length, vlan: s.tagged ? ForwardingFrames.vlan : nil)
+            for source in Source.allCases {
+                var samples: [Arm: [Sample]] = [:]
+                var chunks: [Arm: UInt32] = [:]
+                for run in 0...runs {
+                    let order = Arm.allCases
+                    for k in 0..<order.count {
+                        let arm = order[(k + run) % order.count]
+                        if source == .skb { try configureSkb(arm, s) }
+                        var chunk = chunks[arm] ?? 8192
+                        let sample = try measureOnce(lab, source: source, program: program(arm, s), socket: socket, ingress: p0,
+                                                     frame: frame, flood: s.flood, seconds: run == 0 ? min(0.1, seconds) : seconds,
+                                                     chunk: &chunk)
+                        chunks[arm] = chunk
+                        if run > 0 { samples[arm, default: []].append(sample) }
+                    }
+                }
+                for arm in Arm.allCases {
+                    let xs = samples[arm] ?? []
+                    let sent = xs.reduce(0) { $0 + $1.sent }
+                    let r = Result(arm: arm, scenario: s, source: source, rates: xs.map(\.rate),
+                                   kernelNanoseconds: xs.compactMap(\.kernelNanoseconds),
+                                   delivered: sent > 0 ? xs.reduce(0) { $0 + $1.got } / sent : .nan,
+                                   stray: sent > 0 ? xs.reduce(0) { $0 + $1.stray } / sent : 0)
+                    all.append(r)
+                    log("\(arm.rawValue) | \(s.label) | \(source.rawValue): \(String(format: "%.3f", r.median / 1e6)) Mpps")
+                }
+            }
+        }
+        lab.detach(p0)
+        _ = try dp.pollLearnEvents(timeoutMilliseconds: 0) { _ in }
         results = all
         return figures(all)
     }
