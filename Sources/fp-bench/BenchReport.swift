@@ -25,6 +25,13 @@ enum BenchReport {
         return s
     }
 
+    /// The 1-minute load average (/proc/loadavg).
+    static func loadAverage() -> String {
+        (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8))?.split(separator: " ").first.map(String.init) ?? "?"
+    }
+
+    nonisolated(unsafe) static var loadAtStart = "?"
+
     static func machine() -> [(String, String)] {
         let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
             .split(separator: "\n").first { $0.hasPrefix("model name") }
@@ -52,7 +59,8 @@ enum BenchReport {
         for (k, v) in machine() { md += "| \(k) | \(v) |\n" }
         md += "| CPU placement | everything on CPU \(cpu): the sender (live frames or sendmmsg), the switch and the receivers' NAPI |\n"
         md += "| runs | \(options.smoke ? 1 : options.runs) per figure (median, min, max), \(options.smoke ? "0.2" : "1") s each |\n"
-        md += "| wall time | \(String(format: "%.0f", elapsed)) s |\n\n"
+        md += "| wall time | \(String(format: "%.0f", elapsed)) s |\n"
+        md += "| load average (1 min) | \(loadAtStart) at the start, \(loadAverage()) at the end (other work on the machine shares the CPUs) |\n\n"
         md += "Rates are frames/s counted at the receivers by an XDP counter (flood counts every copy). "
         md += "64 B = 60 B + FCS, 1500 B = 1514 B + FCS. See docs/benchmarks.md for the method.\n\n"
         md += "![plot](plot.png)\n"

@@ -30,6 +30,7 @@ guard getuid() == 0 else {
 }
 BenchCleanup.installSignalHandlers()
 let started = Date()
+BenchReport.loadAtStart = BenchReport.loadAverage()
 let t0 = ProcessInfo.processInfo.systemUptime
 // One CPU for everything: the sender, the switch and the receivers run where the frames are made.
 if cbpf_pin_cpu(Int32(cpu)) != 0 { FileHandle.standardError.write(Data("fp-bench: could not pin to CPU \(cpu)\n".utf8)) }
