@@ -135,7 +135,7 @@ final class ForwardingLab {
         guard !cleaned else { return }
         cleaned = true
         try? command(["ip", "link", "del", bridgeName], timeout: 5, check: false)
-        for i in 1..<hostIndex.count where hostIndex[i] != 0 { detach(hostIndex[i]) }
+        for i in hostIndex.indices.dropFirst() where hostIndex[i] != 0 { detach(hostIndex[i]) }
         for p in ports { try? command(["ip", "link", "del", p], timeout: 5, check: false) }
         try? command(["ip", "netns", "del", netns], timeout: 5, check: false)
         if loaded { cbpf_bench_close(&bench); loaded = false }
