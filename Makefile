@@ -21,16 +21,23 @@ test: deps
 	$(SWIFT) build --build-tests
 	FLOWPLANE_REQUIRE_PRIVILEGED=1 timeout -k 30 $(TEST_TIMEOUT) $(SWIFT) test --skip-build
 
-# Benchmark (issue 5). Interim: shell harness, Linux-bridge arm measured; FlowPlane and the
-# XDP-limit arms are reported MISSING until implemented. Rates = delivered frames/s summed
-# over the receivers (flood counts every copy).
+# Benchmark (issue 5): fp-bench in release mode, as root. FlowPlane, the Linux bridge and the
+# trivial XDP redirect side by side in one run; report in results/<UTC time>/ and results/latest.
+# See docs/benchmarks.md.
+BENCH_RUNS ?= 5
 bench: deps
+	$(SWIFT) build -c release --product fp-bench
 	$(SWIFT) build -c release --product flowctl
-	timeout -k 10 1800 ./scripts/bench/bench.sh --flowctl "$$($(SWIFT) build -c release --show-bin-path)/flowctl"
+	timeout -k 10 1800 "$$($(SWIFT) build -c release --show-bin-path)/fp-bench" --runs $(BENCH_RUNS) \
+	  --flowctl "$$($(SWIFT) build -c release --show-bin-path)/flowctl"
 
-# Short bounded run (< 60 s) that checks the harness runs and prints its table.
+# Short bounded run (< 60 s once built) that checks the benchmark still runs and prints its
+# table; writes no report.
 bench-smoke:
-	timeout -k 5 60 ./scripts/bench/bench.sh --smoke
+	$(SWIFT) build -c release --product fp-bench
+	$(SWIFT) build -c release --product flowctl
+	timeout -k 5 60 "$$($(SWIFT) build -c release --show-bin-path)/fp-bench" --smoke \
+	  --flowctl "$$($(SWIFT) build -c release --show-bin-path)/flowctl"
 
 clean:
 	rm -rf .build

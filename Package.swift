@@ -52,7 +52,9 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],
-            swiftSettings: [.swiftLanguageMode(.v5)]
+            swiftSettings: [.swiftLanguageMode(.v5)],
+            // Embeds bpf/bench_redirect.bpf.c (the reference programs) for fp-bench itself.
+            plugins: ["BPFObjectPlugin"]
         ),
         .testTarget(
             name: "FlowPlaneTests",

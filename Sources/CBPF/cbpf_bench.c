@@ -1,0 +1,169 @@
+/* fp-bench shims; see include/cbpf_bench.h. */
+#define _GNU_SOURCE
+#include "cbpf_bench.h"
+#include <bpf/libbpf.h>
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#ifndef BPF_F_TEST_XDP_LIVE_FRAMES
+#define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
+#endif
+
+static int prog_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_program *p = bpf_object__find_program_by_name(obj, name);
+	return p ? bpf_program__fd(p) : -ENOENT;
+}
+
+static int map_fd(struct bpf_object *obj, const char *name)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(obj, name);
+	return m ? bpf_map__fd(m) : -ENOENT;
+}
+
+int cbpf_bench_load(const void *buf, size_t len, struct cbpf_bench *b, const char **op)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "fpb");
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->obj = bpf_object__open_mem(buf, len, &oo);
+	if (!b->obj) {
+		*op = "bpf_object__open_mem";
+		return -errno;
+	}
+	err = bpf_object__load(b->obj);
+	if (err) {
+		*op = "bpf_object__load";
+		bpf_object__close(b->obj);
+		b->obj = NULL;
+		return err;
+	}
+	b->redirect_fd = prog_fd(b->obj, "fpb_redirect");
+	b->flood_fd = prog_fd(b->obj, "fpb_flood");
+	b->pass_fd = prog_fd(b->obj, "fpb_pass");
+	b->count_fd = prog_fd(b->obj, "fpb_count");
+	b->tx_fd = map_fd(b->obj, "fpb_tx");
+	b->flood_ports_fd = map_fd(b->obj, "fpb_flood_ports");
+	b->rx_fd = map_fd(b->obj, "fpb_rx");
+	b->rx_slot_fd = map_fd(b->obj, "fpb_rx_slot");
+	if (b->redirect_fd < 0 || b->flood_fd < 0 || b->pass_fd < 0 || b->count_fd < 0 ||
+	    b->tx_fd < 0 || b->flood_ports_fd < 0 || b->rx_fd < 0 || b->rx_slot_fd < 0) {
+		*op = "bpf_object__find_program_by_name";
+		cbpf_bench_close(b);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void cbpf_bench_close(struct cbpf_bench *b)
+{
+	if (b->obj)
+		bpf_object__close(b->obj);
+	b->obj = NULL;
+}
+
+int cbpf_percpu_sum(int fd, __u32 key, __u64 *sum)
+{
+	int n = libbpf_num_possible_cpus();
+	__u64 *vals;
+	int err;
+
+	if (n <= 0)
+		return n < 0 ? n : -EINVAL;
+	vals = calloc((size_t)n, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	err = bpf_map_lookup_elem(fd, &key, vals);
+	if (err) {
+		err = -errno;
+	} else {
+		*sum = 0;
+		for (int i = 0; i < n; i++)
+			*sum += vals[i];
+	}
+	free(vals);
+	return err;
+}
+
+int cbpf_obj_get(const char *path)
+{
+	int fd = bpf_obj_get(path);
+	return fd < 0 ? -errno : fd;
+}
+
+int cbpf_xdp_live_run(int prog_fd, const void *data, __u32 len, __u32 ingress_ifindex,
+		      __u32 repeat, __u32 batch_size, __u32 *duration_ns)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = data, .data_size_in = len,
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.repeat = (int)repeat, .batch_size = batch_size,
+		.flags = BPF_F_TEST_XDP_LIVE_FRAMES);
+	int err = bpf_prog_test_run_opts(prog_fd, &o);
+
+	if (err)
+		return err < 0 ? err : -errno;
+	if (duration_ns)
+		*duration_ns = o.duration;
+	return 0;
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int cbpf_afp_blast(int fd, const void *frame, size_t len, unsigned batch, __u64 max_frames,
+		   double max_seconds, __u64 *sent)
+{
+	struct mmsghdr msgs[256];
+	struct iovec iov = { .iov_base = (void *)frame, .iov_len = len };
+	double end = now_seconds() + max_seconds;
+	unsigned errors = 0;
+
+	if (batch == 0 || batch > 256)
+		batch = 256;
+	memset(msgs, 0, sizeof(msgs));
+	for (unsigned i = 0; i < batch; i++) {
+		msgs[i].msg_hdr.msg_iov = &iov;
+		msgs[i].msg_hdr.msg_iovlen = 1;
+	}
+	*sent = 0;
+	/* Bounded by frames and time; the clock is read every 16 calls. */
+	for (__u64 calls = 0; *sent < max_frames; calls++) {
+		unsigned n = batch;
+		int r;
+
+		if (max_frames - *sent < n)
+			n = (unsigned)(max_frames - *sent);
+		r = sendmmsg(fd, msgs, n, 0);
+		if (r > 0) {
+			*sent += (unsigned)r;
+		} else if (r < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EINTR) {
+			return -errno;
+		} else if (++errors > 1000000) {
+			return -EIO;
+		}
+		if ((calls & 15) == 0 && now_seconds() >= end)
+			break;
+	}
+	return 0;
+}
+
+#include <sched.h>
+int cbpf_pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
