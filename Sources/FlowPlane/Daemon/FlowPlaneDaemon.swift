@@ -38,6 +38,8 @@ public final class FlowPlaneDaemon {
     private var bpf: BPFDatapath?
     private var server: ControlServer?
     private var timers: [DispatchSourceTimer] = []
+    /// Fires when the datapath's learn ring buffer has events (see `learnEventDescriptor`).
+    private var learnReadySource: DispatchSourceRead?
     /// Where BPDUs are read and sent: an AF_PACKET socket with the BPF datapath (nil when it
     /// could not be opened), the `SimulatedDatapath` itself when simulated.
     public private(set) var bpduTransport: BPDUTransport?
@@ -127,6 +129,16 @@ public final class FlowPlaneDaemon {
             bpfForHousekeeping?.reassertDelivery()
         }
         timers.append(contentsOf: [learn, house])
+        // Learn events wake the daemon at once (the timer above is only a fallback): the learn
+        // latency is then the time to handle one batch, not up to one timer period.
+        if let fd = bpf?.learnEventDescriptor {
+            let ready = DispatchSource.makeReadSource(fileDescriptor: fd, queue: q)
+            ready.setEventHandler {
+                do { try ctl.pollLearnEvents() } catch { log.error("learning failed", metadata: ["error": "\(error)"]) }
+            }
+            ready.resume()
+            learnReadySource = ready
+        }
         // Spanning tree around the controller: BPDUs in every 20 ms, timers every 250 ms.
         let stp = STPWiring(controller: ctl, transport: bpduTransport, logger: logger)
         stpWiring = stp
@@ -171,6 +183,8 @@ public final class FlowPlaneDaemon {
         queue.sync {
             timers.forEach { $0.cancel() }
             timers = []
+            learnReadySource?.cancel()  // before the ring buffer (and its epoll fd) goes
+            learnReadySource = nil
             if let b = bpf, let ctl = controller, ctl.config.bridges.isEmpty {
                 do { try b.destroy() } catch { logger.warning("removing the pins failed", metadata: ["error": "\(error)"]) }
             } else {

@@ -389,6 +389,16 @@ public final class BPFDatapath: Datapath {
         }
     }
 
+    /// A descriptor that becomes readable (level-triggered) when learn events are queued:
+    /// the ring buffer's epoll fd (`ring_buffer__epoll_fd`). Watch it and call
+    /// `pollLearnEvents(timeoutMilliseconds: 0)` when it is readable, instead of polling on a
+    /// timer. Nil once closed. Owned by the datapath: do not close it.
+    public var learnEventDescriptor: Int32? {
+        guard let ring else { return nil }
+        let fd = ring_buffer__epoll_fd(ring)
+        return fd >= 0 ? fd : nil
+    }
+
     /// Called by the ring buffer for each record.
     func deliver(_ data: UnsafeMutableRawPointer, _ size: Int) {
         guard size >= MemoryLayout<fp_learn_event>.size else { return }
