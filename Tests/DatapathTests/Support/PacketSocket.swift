@@ -1,5 +1,6 @@
 import CBPF
 import Foundation
+import FlowPlane
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -46,5 +47,26 @@ final class PacketSocket {
         var out: [[UInt8]] = []
         while let f = receive(timeoutMilliseconds: timeoutMilliseconds, where: filter) { out.append(f) }
         return out
+    }
+}
+
+extension PacketSocket {
+    /// What each socket of `sockets` (label → socket) received from source `src`: the
+    /// `expecting` ones are waited for (up to 1 s each), then every socket is drained briefly
+    /// (`quietMilliseconds` for the ones not expected) so extra copies show up too.
+    static func captured(from src: MACAddress, on sockets: [String: PacketSocket], expecting: Set<String>,
+                         quietMilliseconds: Int) -> [String: [[UInt8]]] {
+        var got: [String: [[UInt8]]] = [:]
+        let isOurs: ([UInt8]) -> Bool = { Frames.source($0) == src }
+        for label in expecting.sorted() {
+            if let f = sockets[label]?.receive(timeoutMilliseconds: 1000, where: isOurs) {
+                got[label, default: []].append(f)
+            }
+        }
+        for label in sockets.keys.sorted() {
+            got[label, default: []] += sockets[label]!.drain(timeoutMilliseconds: expecting.contains(label) ? 5 : quietMilliseconds,
+                                                             where: isOurs)
+        }
+        return got.filter { !$0.value.isEmpty }
     }
 }

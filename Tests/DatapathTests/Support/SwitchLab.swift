@@ -92,17 +92,7 @@ final class SwitchLab {
     /// What each port's peer received from source `src` within the time limits: expected
     /// ports are waited for (up to 1 s), the others are only drained briefly.
     func captured(from src: MACAddress, expecting: Set<String>) -> [String: [[UInt8]]] {
-        var got: [String: [[UInt8]]] = [:]
-        let isOurs: ([UInt8]) -> Bool = { Frames.source($0) == src }
-        for label in expecting.sorted() {
-            if let f = socket(label).receive(timeoutMilliseconds: 1000, where: isOurs) {
-                got[label, default: []].append(f)
-            }
-        }
-        for label in sockets.keys.sorted() {
-            got[label, default: []] += socket(label).drain(timeoutMilliseconds: expecting.contains(label) ? 5 : 15, where: isOurs)
-        }
-        return got.filter { !$0.value.isEmpty }
+        PacketSocket.captured(from: src, on: sockets, expecting: expecting, quietMilliseconds: 15)
     }
 
     /// Learn events queued now.

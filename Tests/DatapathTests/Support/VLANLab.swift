@@ -124,17 +124,7 @@ final class VLANLab {
     /// What each peer received from source `src`: expected peers are waited for (up to 1 s
     /// each), every peer is then drained briefly so extra copies show up too.
     func captured(from src: MACAddress, expecting: Set<String>) -> [String: [[UInt8]]] {
-        var got: [String: [[UInt8]]] = [:]
-        let isOurs: ([UInt8]) -> Bool = { Frames.source($0) == src }
-        for label in expecting.sorted() {
-            if let f = socket(label).receive(timeoutMilliseconds: 1000, where: isOurs) {
-                got[label, default: []].append(f)
-            }
-        }
-        for label in sockets.keys.sorted() {
-            got[label, default: []] += socket(label).drain(timeoutMilliseconds: expecting.contains(label) ? 5 : 30, where: isOurs)
-        }
-        return got.filter { !$0.value.isEmpty }
+        PacketSocket.captured(from: src, on: sockets, expecting: expecting, quietMilliseconds: 30)
     }
 
     func tearDown() {
