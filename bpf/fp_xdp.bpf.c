@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * FlowPlane's datapath: fp_ingress runs on every port (XDP), fp_egress on every output copy
- * (devmap program). The logic lives in include/; this file only wires the stages together
- * in the order DESIGN.md gives: parse, port, reserved groups, VLAN, STP, learn, forward.
+ * FlowPlane's datapath: fp_ingress runs on every port (XDP); fp_egress_flood on every flood
+ * copy (devmap program). Known unicast has one output port, so fp_ingress applies that port's
+ * STP state and VLAN rule itself and the copy leaves through fp_tx with no egress program:
+ * no second port lookup, parse or program run per frame. The logic lives in include/; this
+ * file only wires the stages together in the order DESIGN.md gives: parse, port, reserved
+ * groups, VLAN, STP, learn, forward.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -32,6 +35,38 @@ static __always_inline void fp_verdict(struct fp_outcome *o, __u32 stat, int act
 {
 	o->stat = stat;
 	o->action = action;
+}
+
+/* Sends a known-unicast frame in VLAN vlan to port out_ifindex: the output port's STP state
+ * and VLAN rule decide whether and in which form it leaves (what fp_egress_flood does for a
+ * flood copy); the copy is counted on the output port at the exit. f is what parsing found. */
+static __always_inline void fp_unicast(struct xdp_md *ctx, struct fp_frame *f, __u32 vlan,
+				       __u32 out_ifindex, struct fp_outcome *o)
+{
+	const struct fp_port *out = bpf_map_lookup_elem(&fp_ports, &out_ifindex);
+	int act, rc;
+
+	if (!out) /* no longer a port: its VLAN rule is unknown */
+		return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
+	fp_verdict(o, FP_STAT_UNICAST, XDP_DROP);
+	o->out_slot = out->slot;
+	if (out->stp_state != FP_STP_FORWARDING) {
+		o->out_stat = FP_DROP_STP_EGRESS;
+		return;
+	}
+	act = fp_vlan_egress_action(out, vlan);
+	if (act == FP_EGRESS_REFUSE) {
+		o->out_stat = FP_DROP_VLAN_EGRESS;
+		return;
+	}
+	if (fp_vlan_output(ctx, f, vlan, act) < 0)
+		return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
+	rc = bpf_redirect_map(&fp_tx, out_ifindex, XDP_DROP);
+	if (rc != XDP_REDIRECT)
+		return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
+	o->action = rc;
+	o->out_stat = FP_STAT_TX_PACKETS;
+	o->out_bytes = ctx->data_end - ctx->data;
 }
 
 /* Switches one frame from port (ifindex); fills o with the verdict. */
@@ -76,15 +111,11 @@ static __always_inline void fp_switch(struct xdp_md *ctx, const struct fp_port *
 	if (dst && dst->ifindex == ifindex)
 		return fp_verdict(o, FP_DROP_SAME_PORT, XDP_DROP);
 
+	if (dst)
+		return fp_unicast(ctx, &f, vlan, dst->ifindex, o);
+
 	if (fp_vlan_normalise(ctx, &f, vlan) < 0)
 		return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
-
-	if (dst) {
-		rc = bpf_redirect_map(&fp_tx, dst->ifindex, XDP_DROP);
-		if (rc != XDP_REDIRECT)
-			return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
-		return fp_verdict(o, FP_STAT_UNICAST, rc);
-	}
 	flood = bpf_map_lookup_elem(&fp_flood, &bridge);
 	if (!flood)
 		return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
@@ -99,7 +130,7 @@ int fp_ingress(struct xdp_md *ctx)
 {
 	__u32 ifindex = ctx->ingress_ifindex;
 	struct fp_port *port = bpf_map_lookup_elem(&fp_ports, &ifindex);
-	struct fp_outcome o = { .stat = FP_DROP_MALFORMED, .learn_stat = 0, .action = XDP_DROP };
+	struct fp_outcome o = { .stat = FP_DROP_MALFORMED, .action = XDP_DROP };
 	__u64 bytes;
 
 	if (!port)
@@ -109,54 +140,32 @@ int fp_ingress(struct xdp_md *ctx)
 	return fp_ingress_exit(port->slot, bytes, &o);
 }
 
-/* Applies the output port's STP state and VLAN rule to one copy of a canonical frame. */
-static __always_inline __u32 fp_egress_frame(struct xdp_md *ctx, const struct fp_port *port)
-{
-	struct fp_frame f;
-	__u32 vlan;
-	int act;
-
-	if (port->stp_state != FP_STP_FORWARDING)
-		return FP_DROP_STP_EGRESS;
-	if (fp_parse_frame(ctx, &f) < 0)
-		return FP_DROP_MALFORMED;
-	vlan = f.tag ? (f.tci & FP_VID_MASK) : 0;
-	act = fp_vlan_egress_action(port, vlan);
-	if (act == FP_EGRESS_REFUSE)
-		return FP_DROP_VLAN_EGRESS;
-	if (act == FP_EGRESS_UNTAG && fp_vlan_pop(ctx) < 0)
-		return FP_DROP_MALFORMED;
-	return FP_STAT_TX_PACKETS;
-}
-
-/* The egress exit, shared by both devmap programs. A flood copy that the port's VLAN rule
- * refuses is not a drop (the frame went to the VLAN's members): it leaves uncounted. */
-static __always_inline int fp_egress_common(struct xdp_md *ctx, int flood)
-{
-	__u32 ifindex = ctx->egress_ifindex;
-	struct fp_port *port = bpf_map_lookup_elem(&fp_ports, &ifindex);
-	__u32 stat;
-
-	if (!port)
-		return XDP_DROP; /* no longer a port: its VLAN rule is unknown */
-	stat = fp_egress_frame(ctx, port);
-	if (flood && stat == FP_DROP_VLAN_EGRESS)
-		return XDP_DROP;
-	return fp_egress_exit(port->slot, stat, ctx->data_end - ctx->data);
-}
-
-/* Runs on each known-unicast copy (fp_tx entries). */
-SEC("xdp/devmap")
-int fp_egress(struct xdp_md *ctx)
-{
-	return fp_egress_common(ctx, 0);
-}
-
-/* Runs on each flood copy (entries of the bridges' flood sets). */
+/* Applies the output port's STP state and VLAN rule to one flood copy of a canonical frame.
+ * A copy that the port's VLAN rule refuses is not a drop (the frame went to the VLAN's
+ * members): it leaves uncounted. */
 SEC("xdp/devmap")
 int fp_egress_flood(struct xdp_md *ctx)
 {
-	return fp_egress_common(ctx, 1);
+	__u32 ifindex = ctx->egress_ifindex;
+	const struct fp_port *port = bpf_map_lookup_elem(&fp_ports, &ifindex);
+	struct fp_frame f;
+	__u32 stat = FP_STAT_TX_PACKETS;
+	int act;
+
+	if (!port)
+		return XDP_DROP; /* no longer a port: its VLAN rule is unknown */
+	if (port->stp_state != FP_STP_FORWARDING) {
+		stat = FP_DROP_STP_EGRESS;
+	} else if (fp_parse_frame(ctx, &f) < 0) {
+		stat = FP_DROP_MALFORMED;
+	} else {
+		act = fp_vlan_egress_action(port, f.tag ? (f.tci & FP_VID_MASK) : 0);
+		if (act == FP_EGRESS_REFUSE)
+			return XDP_DROP;
+		if (act == FP_EGRESS_UNTAG && fp_vlan_pop(ctx) < 0)
+			stat = FP_DROP_MALFORMED;
+	}
+	return fp_egress_exit(port->slot, stat, ctx->data_end - ctx->data);
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -127,14 +127,15 @@ int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const 
 		}
 	}
 	if ((err = pin_prog(obj, pin_root, "fp_ingress", &dp->ingress_fd)) ||
-	    (err = pin_prog(obj, pin_root, "fp_egress", &dp->egress_fd)) ||
 	    (err = pin_prog(obj, pin_root, "fp_egress_flood", &dp->egress_flood_fd))) {
 		bpf_object__close(obj);
 		dp->obj = NULL;
 		FAIL("bpf_program__pin", -err);
 	}
+	/* Older datapaths ran a unicast egress program; adopting their ports drops it. */
+	snprintf(path, sizeof(path), "%s/fp_egress", pin_root);
+	unlink(path);
 	dp->ingress_id = prog_id(dp->ingress_fd);
-	dp->egress_id = prog_id(dp->egress_fd);
 	dp->egress_flood_id = prog_id(dp->egress_flood_fd);
 	dp->ports_fd = map_fd(obj, "fp_ports");
 	dp->fdb_fd = map_fd(obj, "fp_fdb");

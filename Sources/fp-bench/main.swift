@@ -6,10 +6,11 @@ import Foundation
 import Glibc
 #endif
 
-let usage = "usage: fp-bench [--smoke] [--runs N] [--cpu N] [--results DIR] [--flowctl PATH]"
+let usage = "usage: fp-bench [--smoke] [--runs N] [--cpu N] [--results DIR | --no-report] [--flowctl PATH] [--only SECTION]"
 var options = BenchOptions()
 var cpu = ProcessInfo.processInfo.activeProcessorCount > 1 ? 1 : 0
 var resultsRoot: String? = "results"
+var only: String?
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
@@ -19,6 +20,7 @@ while let a = args.popFirst() {
     case "--results": resultsRoot = args.popFirst()
     case "--no-report": resultsRoot = nil
     case "--flowctl": options.flowctl = args.popFirst()
+    case "--only": only = args.popFirst()
     case "-h", "--help": print(usage); exit(0)
     default: FileHandle.standardError.write(Data("\(usage)\n".utf8)); exit(64)
     }
@@ -42,7 +44,11 @@ let sections: [(String, (BenchOptions) throws -> [BenchFigure])] = [
     ("control-plane", ControlPlaneBench.run),
     ("stp-convergence", STPConvergenceBench.run),
 ]
-for (name, section) in sections {
+if let only, !sections.contains(where: { $0.0 == only }) {
+    FileHandle.standardError.write(Data("fp-bench: no section \(only); sections: \(sections.map(\.0).joined(separator: ", "))\n".utf8))
+    exit(64)
+}
+for (name, section) in sections where only == nil || name == only {
     do {
         figures += try section(options)
     } catch {

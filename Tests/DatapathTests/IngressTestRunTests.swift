@@ -193,6 +193,52 @@ struct IngressTestRunTests {
         #expect(try counters(lab, "p1").drops[.stp] == 2)
     }
 
+    /// Known unicast leaves in the output port's form, decided in fp_ingress (fp_tx entries
+    /// carry no egress program): VID 10 from trunk p1 to access-10 p3 comes out untagged,
+    /// from p3 to trunk p1 tagged 10; an output port that does not carry the VLAN, or is
+    /// discarding, gets no copy. Every copy is counted on the output port: TX packets and the
+    /// bytes as sent, or the reason it was refused.
+    @Test func knownUnicastTakesTheOutputPortsForm() throws {
+        let lab = try makeLab()
+        defer { lab.tearDown() }
+        let payload = Array(0..<46).map { UInt8($0) }
+        let vlan10 = try #require(VLANID(rawValue: 10)), vlan20 = try #require(VLANID(rawValue: 20))
+        let p1 = InterfaceIndex(lab.ifindex("p1")), p3 = InterfaceIndex(lab.ifindex("p3"))
+        try lab.datapath.installFDB([
+            FDBEntry(key: FDBKey(bridge: 1, vlan: vlan10, mac: C), ifindex: p3),
+            FDBEntry(key: FDBKey(bridge: 1, vlan: vlan10, mac: D), ifindex: p1),
+            FDBEntry(key: FDBKey(bridge: 1, vlan: vlan20, mac: E), ifindex: p3),
+        ])
+        // Trunk to access: the tag (PCP 5) comes off.
+        let tagged = Frames.ethernet(dst: C, src: A, vlan: (10, 5), payload: payload)
+        var r = try lab.testRun(tagged, on: "p1")
+        #expect(r.action == Self.xdpRedirect)
+        #expect(Frames.hex(r.output) == Frames.hex(Frames.retagged(tagged, nil)))
+        #expect(try counters(lab, "p1").unicast == 1)
+        #expect(try counters(lab, "p3").txPackets == 1)
+        #expect(try counters(lab, "p3").txBytes == UInt64(tagged.count - 4))
+        // Access to trunk: tagged with the access port's VLAN.
+        let untagged = Frames.ethernet(dst: D, src: B, payload: payload)
+        r = try lab.testRun(untagged, on: "p3")
+        #expect(r.action == Self.xdpRedirect)
+        #expect(Frames.hex(r.output) == Frames.hex(Frames.retagged(untagged, (10, 0))))
+        #expect(try counters(lab, "p1").txBytes == UInt64(untagged.count + 4))
+        // An entry in VLAN 20 pointing at access-10 p3: refused at the output port.
+        r = try lab.testRun(Frames.ethernet(dst: E, src: Frames.mac(0x61), vlan: (20, 0)), on: "p2")
+        #expect(r.action == Self.xdpDrop)
+        #expect(try counters(lab, "p2").unicast == 1)
+        #expect(try counters(lab, "p3").drops[.vlanEgress] == 1)
+        // A discarding output port gets nothing.
+        var port3 = try #require(try lab.datapath.ports().first { $0.ifindex == p3 })
+        port3.stpEnabled = true
+        port3.stpState = .discarding
+        try lab.datapath.setPort(port3)
+        r = try lab.testRun(tagged, on: "p1")
+        #expect(r.action == Self.xdpDrop)
+        #expect(try counters(lab, "p3").drops[.stpEgress] == 1)
+        #expect(try counters(lab, "p3").txPackets == 1)
+    }
+
     @Test func normalisedBytes() throws {
         let lab = try makeLab()
         defer { lab.tearDown() }

@@ -19,12 +19,13 @@
  * marks the FDB entry FP_FDB_F_MOVING (the control plane's next install clears it); a frame
  * from the old port meanwhile is reported again, so the FDB ends where the last frame was.
  *
- * Known unicast leaves through fp_tx, a DEVMAP_HASH ifindex -> {ifindex, fp_egress}. Flooded
- * frames leave through the bridge's own DEVMAP_HASH, found in fp_flood (ARRAY_OF_MAPS indexed
- * by bridge number), with one bpf_redirect_map(BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS). Every
- * devmap entry carries an egress program (fp_egress in fp_tx, fp_egress_flood in flood sets;
- * one rule, the flood variant does not count copies filtered by VLAN as drops), which runs
- * once per output copy and applies the output port's VLAN membership, tagging and STP state.
+ * Known unicast leaves through fp_tx, a DEVMAP_HASH ifindex -> {ifindex, no program}:
+ * fp_ingress has looked up the output port in fp_ports and applied its STP state, VLAN
+ * membership and tagging, and counted the copy, before the redirect. Flooded frames leave
+ * through the bridge's own DEVMAP_HASH, found in fp_flood (ARRAY_OF_MAPS indexed by bridge
+ * number), with one bpf_redirect_map(BPF_F_BROADCAST | BPF_F_EXCLUDE_INGRESS); each entry
+ * there carries fp_egress_flood, which runs once per flood copy and applies the same rules
+ * for its port (a copy its VLAN rule refuses is not counted as a drop).
  *
  * Counters live in fp_stats, a PERCPU_ARRAY indexed by the port's slot: no frame ever writes
  * a cache line shared with another CPU. fp_abi holds FP_ABI_VERSION, written by the control
@@ -58,7 +59,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fp_fdb SEC(".maps");
 
-/* Unicast output: ifindex -> {ifindex, fp_egress program}. */
+/* Unicast output: ifindex -> {ifindex, no program}. */
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, FP_MAX_PORTS);
@@ -67,7 +68,7 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } fp_tx SEC(".maps");
 
-/* The inner map type of fp_flood: one bridge's ports, ifindex -> {ifindex, fp_egress}. */
+/* The inner map type of fp_flood: one bridge's ports, ifindex -> {ifindex, fp_egress_flood}. */
 struct fp_flood_set {
 	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
 	__uint(max_entries, FP_MAX_PORTS);

@@ -2,9 +2,10 @@
 /*
  * VLAN classification and tagging with Open vSwitch's vlan_mode semantics (spec/vlan.md).
  *
- * Canonical form inside the switch: between ingress and egress, a frame in VLAN v != 0
- * carries exactly one 802.1Q tag (VID v and the frame's PCP) right after the MACs; a frame
- * in VLAN 0 is untagged. fp_egress derives the VLAN from that form alone.
+ * Canonical form inside the switch: a flooded frame in VLAN v != 0 carries exactly one
+ * 802.1Q tag (VID v and the frame's PCP) right after the MACs between fp_ingress and
+ * fp_egress_flood; a frame in VLAN 0 is untagged. fp_egress_flood derives the VLAN from that
+ * form alone. Known unicast goes straight to its output port's form (fp_vlan_output).
  */
 #ifndef FP_VLAN_H
 #define FP_VLAN_H
@@ -135,6 +136,16 @@ static __always_inline int fp_vlan_normalise(struct xdp_md *ctx, struct fp_frame
 	if ((f->tci & FP_VID_MASK) != vlan) /* priority-tagged: set the VID, keep PCP and DEI */
 		f->tag->tci = bpf_htons((f->tci & ~FP_VID_MASK) | vlan);
 	return 0;
+}
+
+/* Brings a frame classified into VLAN vlan into the form port p sends it in, given p's
+ * egress action act (not FP_EGRESS_REFUSE): canonical form when kept, untagged when p
+ * untags. f is what parsing found (its pointers are stale afterwards). Returns 0 or -1. */
+static __always_inline int fp_vlan_output(struct xdp_md *ctx, struct fp_frame *f, __u32 vlan, int act)
+{
+	if (act == FP_EGRESS_UNTAG)
+		return f->tag ? fp_vlan_pop(ctx) : 0;
+	return fp_vlan_normalise(ctx, f, vlan);
 }
 
 #endif /* FP_VLAN_H */

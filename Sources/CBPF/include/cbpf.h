@@ -17,8 +17,8 @@
 /* The loaded datapath object: programs and (possibly reused pinned) maps. */
 struct cbpf_datapath {
 	struct bpf_object *obj;
-	int ingress_fd, egress_fd, egress_flood_fd;
-	__u32 ingress_id, egress_id, egress_flood_id;
+	int ingress_fd, egress_flood_fd;
+	__u32 ingress_id, egress_flood_id;
 	int ports_fd, fdb_fd, tx_fd, flood_fd, stats_fd, learn_ev_fd, learn_pend_fd, abi_fd;
 	/* Maps that were found pinned and reused (by count). */
 	int reused_maps;
@@ -27,7 +27,8 @@ struct cbpf_datapath {
 
 /* Opens the object (from memory, or from obj_path when not NULL), sizes fp_fdb (capacity,
  * or what a pinned fp_fdb has), loads it reusing/pinning maps under pin_root, and pins the
- * programs there as fp_ingress / fp_egress / fp_egress_flood. */
+ * programs there as fp_ingress / fp_egress_flood (and removes the fp_egress pin that
+ * daemons before known unicast skipped the egress program left). */
 int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const char *pin_root,
 		       __u32 fdb_capacity, struct cbpf_datapath *dp, const char **op);
 void cbpf_datapath_close(struct cbpf_datapath *dp);

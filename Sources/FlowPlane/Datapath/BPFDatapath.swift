@@ -43,7 +43,7 @@ public final class BPFDatapath: Datapath {
 
     /// Names of everything pinned under the pin root.
     static let pinnedNames = ["fp_ports", "fp_fdb", "fp_tx", "fp_flood", "fp_stats", "fp_learn_ev",
-                              "fp_learn_pend", "fp_abi", "fp_ingress", "fp_egress", "fp_egress_flood"]
+                              "fp_learn_pend", "fp_abi", "fp_ingress", "fp_egress_flood"]
 
     /// Loads (or adopts pinned) programs and maps under `pinRoot`; mounts bpffs if needed.
     ///
@@ -257,9 +257,11 @@ public final class BPFDatapath: Datapath {
         return .auto
     }
 
-    /// A unicast (fp_tx) entry: the port with fp_egress.
+    /// A unicast (fp_tx) entry: the port alone, no egress program (program fd 0); fp_ingress
+    /// has applied the output port's STP state and VLAN rule already. Replaces the entries
+    /// older daemons wrote with a unicast egress program.
     func devmapValue(_ ifindex: UInt32) -> DevmapValue {
-        DevmapValue(ifindex: ifindex, programFD: handles.egress_fd)
+        DevmapValue(ifindex: ifindex, programFD: 0)
     }
 
     /// A flood-set entry: the port with fp_egress_flood.
