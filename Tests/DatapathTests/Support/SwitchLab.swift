@@ -24,6 +24,8 @@ final class SwitchLab {
         do {
             datapath = try BPFDatapath(pinRoot: pinRoot, fdbCapacity: fdbCapacity, logger: logger)
         } catch {
+            // A load that failed after pinning (e.g. at the ABI check) leaves its pins.
+            try? FileManager.default.removeItem(atPath: pinRoot)
             hosts.delete()
             throw error
         }
