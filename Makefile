@@ -16,10 +16,13 @@ demo: deps
 	./scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)/flowctl"
 
 # Privileged tests (BPF_PROG_TEST_RUN, namespaces) are required: without root they fail
-# rather than skip.
+# rather than skip. scripts/run-tests.sh bounds the run by TEST_TIMEOUT and, on timeout,
+# SIGINT or SIGTERM, kills the whole test process tree and removes what it left (namespaces,
+# links, pins, daemons, files). `exec`: a SIGTERM that make passes on reaches the runner
+# itself, not a shell in between.
 test: deps
 	$(SWIFT) build --build-tests
-	FLOWPLANE_REQUIRE_PRIVILEGED=1 timeout -k 30 $(TEST_TIMEOUT) $(SWIFT) test --skip-build
+	FLOWPLANE_REQUIRE_PRIVILEGED=1 TEST_TIMEOUT=$(TEST_TIMEOUT) SWIFT=$(SWIFT) exec ./scripts/run-tests.sh
 
 # Benchmark (issue 5): fp-bench in release mode, as root. FlowPlane, the Linux bridge and the
 # trivial XDP redirect side by side in one run; report in results/<UTC time>/ and results/latest.

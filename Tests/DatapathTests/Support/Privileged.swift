@@ -20,12 +20,28 @@ struct TestSupportError: Error, CustomStringConvertible {
 
 /// Names unique to this process and call: `prefix` + pid + counter, short enough for
 /// interface names (15 characters).
+///
+/// When `FLOWPLANE_TEST_LEDGER` names a file, every name is appended to it (one a line)
+/// before it is returned, so before anything is created under it: `scripts/run-tests.sh`
+/// removes exactly these names (namespaces, links, pins, files) after a run that was killed.
 enum UniqueName {
     private static let lock = NSLock()
     private static var counter = 0
+    /// The ledger, opened on first use (-1: none).
+    private static var ledger: Int32 = {
+        guard let path = ProcessInfo.processInfo.environment["FLOWPLANE_TEST_LEDGER"], !path.isEmpty else { return -1 }
+        return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o600)
+    }()
+
     static func make(_ prefix: String) -> String {
         lock.lock(); defer { lock.unlock() }
         counter += 1
-        return "\(prefix)\(getpid() % 100000)\(counter)"
+        let name = "\(prefix)\(getpid() % 100000)\(counter)"
+        if ledger >= 0 {
+            // One write(2) per line: with O_APPEND, lines from both test processes never interleave.
+            let line = Array((name + "\n").utf8)
+            _ = line.withUnsafeBytes { write(ledger, $0.baseAddress, $0.count) }
+        }
+        return name
     }
 }
