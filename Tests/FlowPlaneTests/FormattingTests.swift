@@ -15,6 +15,17 @@ import Testing
             """)
     }
 
+    @Test func fdbTableWidensForLongPortNames() {
+        let long = rows + [FDBRow(port: "vnet-guest42", vlan: 4094, mac: "02:00:00:00:00:03", age: 120, isStatic: false)]
+        #expect(Formatting.fdbTable(long) == """
+                    port  VLAN  MAC                Age
+                      p1     0  02:00:00:00:00:01    3
+                    tap0    10  02:00:00:00:00:02  static
+            vnet-guest42  4094  02:00:00:00:00:03  120
+
+            """)
+    }
+
     @Test func fdbJSON() throws {
         let data = Formatting.fdbJSON(rows).data(using: .utf8)!
         let arr = try JSONSerialization.jsonObject(with: data) as! [[String: Any]]

@@ -15,10 +15,12 @@ public enum Formatting {
     }
 
     /// `dump-fdb` in the `ovs-appctl fdb/show` layout: ` port  VLAN  MAC                Age`.
+    /// Port names are right-aligned in a column as wide as the longest (at least 5).
     public static func fdbTable(_ rows: [FDBRow]) -> String {
-        var out = " port  VLAN  MAC                Age\n"
+        let width = max(5, rows.map(\.port.count).max() ?? 0)
+        var out = pad("port", width) + "  VLAN  MAC                Age\n"
         for r in rows {
-            out += pad(r.port, 5) + "  " + pad(String(r.vlan), 4) + "  " + r.mac + "  " + pad(r.age.map(String.init) ?? "static", 3) + "\n"
+            out += pad(r.port, width) + "  " + pad(String(r.vlan), 4) + "  " + r.mac + "  " + pad(r.age.map(String.init) ?? "static", 3) + "\n"
         }
         return out
     }
