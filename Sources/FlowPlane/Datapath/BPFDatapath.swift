@@ -85,6 +85,13 @@ public final class BPFDatapath: Datapath {
         }
         handles = dp
         self.fdbCapacity = Int(dp.fdb_max_entries)
+        if dp.recreated_maps != 0 {
+            var names: [String] = []
+            if dp.recreated_maps & UInt32(CBPF_RECREATED_LEARN_EV.rawValue) != 0 { names.append("fp_learn_ev") }
+            if dp.recreated_maps & UInt32(CBPF_RECREATED_LEARN_PEND.rawValue) != 0 { names.append("fp_learn_pend") }
+            logger.notice("pinned learn maps had other parameters (an older build's); recreated them, dropping learn events in flight",
+                          metadata: ["maps": "\(names.joined(separator: ", "))", "pin-root": "\(pinRoot)"])
+        }
         portsMap = BPFMap(fd: dp.ports_fd, name: "fp_ports")
         fdbMap = BPFMap(fd: dp.fdb_fd, name: "fp_fdb")
         txMap = BPFMap(fd: dp.tx_fd, name: "fp_tx")
