@@ -120,8 +120,7 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private func reply(_ context: ChannelHandlerContext, _ response: ControlResponse, force: Bool = false) {
         if !force && answered { return }
         answered = true
-        var data = (try? JSONEncoder().encode(response)) ?? Data()
-        data.append(UInt8(ascii: "\n"))
+        let data = (try? response.wireLine()) ?? [UInt8(ascii: "\n")]
         let out = context.channel.allocator.buffer(bytes: data)
         context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in context.close(promise: nil) }
     }

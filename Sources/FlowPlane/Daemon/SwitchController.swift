@@ -373,10 +373,11 @@ public final class SwitchController {
     public func dumpFDB(_ br: String) throws -> [FDBRow] {
         _ = try bridge(br)
         let t = tables[br]!
-        t.noteLastSeen(try datapath.fdbEntries().filter { $0.key.bridge == t.bridge })
+        t.noteLastSeen(try datapath.fdbEntries())  // it skips other bridges' entries
         let now = clock()
-        return t.allEntries.sorted { ($0.vlan, $0.mac) < ($1.vlan, $1.mac) }.map { e in
-            FDBRow(port: portName(e.port) ?? e.port.description, vlan: e.vlan.rawValue, mac: e.mac.description,
+        let names = Dictionary(ifindexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        return t.allEntries.map { e in  // sorted by VLAN, then MAC
+            FDBRow(port: names[e.port] ?? e.port.description, vlan: e.vlan.rawValue, mac: e.mac.description,
                    age: e.isStatic ? nil : Int((now &- e.lastSeen) / 1_000_000_000), isStatic: e.isStatic)
         }
     }
