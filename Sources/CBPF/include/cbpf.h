@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <sys/types.h>
 #include "flowplane_abi.h"
+#include "cbpf_mem.h"
 
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
 #define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
