@@ -480,7 +480,8 @@ final class CPBDaemon {
         guard r.status == 0 else { throw CPBError("flowctl \(args.joined(separator: " ")): exit \(r.status): \(r.err)") }
     }
 
-    /// Deletes the bridges (detach, unpin), stops the daemon (TERM, 5 s, KILL), removes files.
+    /// Deletes the bridges (detach, unpin), stops the daemon (TERM, 5 s, KILL), removes files
+    /// and the pin root's lock file.
     func cleanup() {
         if let p = process, p.isRunning {
             _ = try? run(["del-br", "cpb0", "--if-exists"], seconds: 10)
@@ -492,6 +493,8 @@ final class CPBDaemon {
         process = nil
         _ = try? CPBUtil.sh(["rm", "-rf", pinRoot], seconds: 10)
         try? FileManager.default.removeItem(atPath: dir)
+        // The daemon keeps its pin root's lock file (FlowPlaneDaemon.pinRootLockBase) after it stops.
+        unlink("/run/flowplane/pin-root" + String(pinRoot.map { $0 == "/" ? "_" : $0 }) + ".lock")
     }
 }
 
