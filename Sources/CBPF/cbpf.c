@@ -32,6 +32,45 @@ static int map_fd(struct bpf_object *obj, const char *name)
 	return m ? bpf_map__fd(m) : -1;
 }
 
+/* Maps that hold only transient state (learn events in flight, learn-event dedup): a
+ * pinned one whose parameters differ from this build's (an upgrade resized it) is unpinned
+ * so that a fresh one is created, instead of libbpf refusing to reuse it. */
+static const struct {
+	const char *name;
+	__u32 flag;
+} transient_maps[] = {
+	{ "fp_learn_ev", CBPF_RECREATED_LEARN_EV },
+	{ "fp_learn_pend", CBPF_RECREATED_LEARN_PEND },
+};
+
+/* When `m` is a transient map pinned at `path` with another type, key or value size, size or
+ * flags than the object's, unlinks the pin and returns its flag (0 when kept or absent). */
+static __u32 unpin_mismatched_transient(struct bpf_map *m, const char *path)
+{
+	struct bpf_map_info info = {};
+	__u32 ilen = sizeof(info), flag = 0;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < sizeof(transient_maps) / sizeof(transient_maps[0]); i++)
+		if (!strcmp(bpf_map__name(m), transient_maps[i].name))
+			flag = transient_maps[i].flag;
+	if (!flag)
+		return 0;
+	fd = bpf_obj_get(path);
+	if (fd < 0)
+		return 0;
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) ||
+	    (info.type == bpf_map__type(m) && info.key_size == bpf_map__key_size(m) &&
+	     info.value_size == bpf_map__value_size(m) && info.max_entries == bpf_map__max_entries(m) &&
+	     info.map_flags == bpf_map__map_flags(m)))
+		flag = 0;
+	close(fd);
+	if (flag && unlink(path))
+		flag = 0; /* libbpf will refuse it and say why */
+	return flag;
+}
+
 static __u32 prog_id(int fd)
 {
 	struct bpf_prog_info info = {};
@@ -93,6 +132,7 @@ int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const 
 		if (strchr(name, '.'))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s", pin_root, name);
+		dp->recreated_maps |= unpin_mismatched_transient(m, path);
 		if (access(path, F_OK) == 0)
 			dp->reused_maps++;
 		if (bpf_map__type(m) != BPF_MAP_TYPE_DEVMAP_HASH && bpf_map__type(m) != BPF_MAP_TYPE_DEVMAP)

@@ -158,12 +158,144 @@ int cbpf_afp_blast(int fd, const void *frame, size_t len, unsigned batch, __u64 
 	return 0;
 }
 
+#include <dirent.h>
 #include <sched.h>
+#include <stdio.h>
+#include <unistd.h>
+static void cpu_set_for(int cpu, cpu_set_t *set)
+{
+	CPU_ZERO(set);
+	if (cpu >= 0) {
+		CPU_SET(cpu, set);
+	} else {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET(i, set);
+	}
+}
+
 int cbpf_pin_cpu(int cpu)
 {
 	cpu_set_t set;
 
-	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	cpu_set_for(cpu, &set);
 	return sched_setaffinity(0, sizeof(set), &set) ? -errno : 0;
+}
+
+int cbpf_pin_process(int pid, int cpu)
+{
+	char path[64];
+	struct dirent *d;
+	cpu_set_t set;
+	int err = 0;
+	DIR *dir;
+
+	cpu_set_for(cpu, &set);
+	snprintf(path, sizeof(path), "/proc/%d/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -errno;
+	while ((d = readdir(dir))) {
+		int tid = atoi(d->d_name);
+		/* A thread may have exited meanwhile. */
+		if (tid > 0 && sched_setaffinity(tid, sizeof(set), &set) && errno != ESRCH && !err)
+			err = -errno;
+	}
+	closedir(dir);
+	return err;
+}
+
+int cbpf_vary_load(const void *buf, size_t len, struct cbpf_vary *v, const char **op)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "fpb_vary");
+	struct bpf_map *seq;
+	int err;
+
+	memset(v, 0, sizeof(*v));
+	v->obj = bpf_object__open_mem(buf, len, &oo);
+	if (!v->obj) {
+		*op = "bpf_object__open_mem";
+		return -errno;
+	}
+	err = bpf_object__load(v->obj);
+	if (err) {
+		*op = "bpf_object__load";
+		bpf_object__close(v->obj);
+		v->obj = NULL;
+		return err;
+	}
+	v->prog_fd = prog_fd(v->obj, "fpb_vary");
+	v->end_fd = prog_fd(v->obj, "fpb_vary_end");
+	v->ctl_fd = map_fd(v->obj, "fpb_vary_ctl");
+	v->seq_fd = map_fd(v->obj, "fpb_vary_seq");
+	v->jump_fd = map_fd(v->obj, "fpb_vary_jump");
+	seq = bpf_object__find_map_by_name(v->obj, "fpb_vary_seq");
+	v->max_frames = seq ? bpf_map__max_entries(seq) : 0;
+	if (v->prog_fd < 0 || v->end_fd < 0 || v->ctl_fd < 0 || v->seq_fd < 0 || v->jump_fd < 0) {
+		*op = "bpf_object__find_program_by_name";
+		cbpf_vary_close(v);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void cbpf_vary_close(struct cbpf_vary *v)
+{
+	if (v->obj)
+		bpf_object__close(v->obj);
+	v->obj = NULL;
+}
+
+int cbpf_vary_prepare(struct cbpf_vary *v, int target_fd, int field, const __u32 *seq, __u32 n)
+{
+	struct { __u32 next, field; } ctl = { 0, (__u32)field };
+	__u32 zero = 0, done = 0;
+	__u32 *keys;
+	int err;
+
+	if (n > v->max_frames)
+		return -E2BIG;
+	if (bpf_map_update_elem(v->jump_fd, &zero, &target_fd, BPF_ANY) ||
+	    bpf_map_update_elem(v->ctl_fd, &zero, &ctl, BPF_ANY))
+		return -errno;
+	keys = malloc((n ? n : 1) * sizeof(*keys));
+	if (!keys)
+		return -ENOMEM;
+	for (__u32 i = 0; i < n; i++)
+		keys[i] = i;
+	/* One system call for the whole sequence where the kernel has array batch updates. */
+	done = n;
+	err = n ? bpf_map_update_batch(v->seq_fd, keys, seq, &done, NULL) : 0;
+	if (err)
+		for (err = 0; done < n && !err; done++)
+			err = bpf_map_update_elem(v->seq_fd, &keys[done], &seq[done], BPF_ANY) ? -errno : 0;
+	free(keys);
+	return err;
+}
+
+int cbpf_vary_run(struct cbpf_vary *v, const void *frame, __u32 len, __u32 ingress_ifindex, __u32 n,
+		  int live, __u32 *duration_ns, __u32 *retval)
+{
+	struct xdp_md ctx = { .data_end = len, .ingress_ifindex = ingress_ifindex };
+	struct { __u32 next, field; } ctl;
+	__u32 zero = 0;
+	LIBBPF_OPTS(bpf_test_run_opts, o,
+		.data_in = frame, .data_size_in = len,
+		.ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		.repeat = (int)n, .flags = live ? BPF_F_TEST_XDP_LIVE_FRAMES : 0);
+	int err;
+
+	if (bpf_map_lookup_elem(v->ctl_fd, &zero, &ctl))
+		return -errno;
+	ctl.next = 0;
+	if (bpf_map_update_elem(v->ctl_fd, &zero, &ctl, BPF_ANY))
+		return -errno;
+	err = bpf_prog_test_run_opts(v->prog_fd, &o);
+	if (err)
+		return err < 0 ? err : -errno;
+	if (duration_ns)
+		*duration_ns = o.duration;
+	if (retval)
+		*retval = o.retval;
+	return 0;
 }

@@ -57,13 +57,15 @@ enum BenchReport {
         md += "| | |\n|---|---|\n"
         md += "| date (UTC) | \(ISO8601DateFormatter().string(from: started)) |\n"
         for (k, v) in machine() { md += "| \(k) | \(v) |\n" }
-        md += "| CPU placement | everything on CPU \(cpu): the sender (live frames or sendmmsg), the switch and the receivers' NAPI |\n"
+        md += "| sections | \(figures.map(\.section).reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: ", ")) |\n"
+        md += "| CPU placement | everything on CPU \(cpu): the sender (live frames or sendmmsg), the switch and the receivers' NAPI; "
+            + "the control-plane section moves its daemon to the other CPU after the first learn-latency samples |\n"
         md += "| runs | \(options.smoke ? 1 : options.runs) per figure (median, min, max), \(options.smoke ? "0.2" : "1") s each |\n"
         md += "| wall time | \(String(format: "%.0f", elapsed)) s |\n"
         md += "| load average (1 min) | \(loadAtStart) at the start, \(loadAverage()) at the end (other work on the machine shares the CPUs) |\n\n"
         md += "Rates are frames/s counted at the receivers by an XDP counter (flood counts every copy). "
         md += "64 B = 60 B + FCS, 1500 B = 1514 B + FCS. See docs/benchmarks.md for the method.\n\n"
-        md += "![plot](plot.png)\n"
+        if !ForwardingBench.results.isEmpty { md += "![plot](plot.png)\n" }  // plot() draws the forwarding section only
         md += table(figures)
         try md.write(toFile: dir + "/report.md", atomically: true, encoding: .utf8)
         let enc = JSONEncoder()

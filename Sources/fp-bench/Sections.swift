@@ -11,4 +11,6 @@ struct BenchOptions: Sendable {
     var runs = 5
     /// Path of the release `flowctl` binary (daemon and client), when a section needs it.
     var flowctl: String?
+    /// The CPU fp-bench pinned itself to (`--cpu`).
+    var cpu = 0
 }

@@ -6,11 +6,12 @@ import Foundation
 import Glibc
 #endif
 
-let usage = "usage: fp-bench [--smoke] [--runs N] [--cpu N] [--results DIR | --no-report] [--flowctl PATH] [--only SECTION]"
+let usage = "usage: fp-bench [--smoke] [--runs N] [--cpu N] [--results DIR | --no-report] [--flowctl PATH] [--only SECTION[,SECTION...]]\n"
+    + "sections: forwarding, control-plane, stp-convergence (default: all)"
 var options = BenchOptions()
 var cpu = ProcessInfo.processInfo.activeProcessorCount > 1 ? 1 : 0
 var resultsRoot: String? = "results"
-var only: String?
+var only: Set<String>?
 var args = CommandLine.arguments.dropFirst()
 while let a = args.popFirst() {
     switch a {
@@ -20,12 +21,13 @@ while let a = args.popFirst() {
     case "--results": resultsRoot = args.popFirst()
     case "--no-report": resultsRoot = nil
     case "--flowctl": options.flowctl = args.popFirst()
-    case "--only": only = args.popFirst()
+    case "--only": only = Set((args.popFirst() ?? "").split(separator: ",").map { String($0) })
     case "-h", "--help": print(usage); exit(0)
     default: FileHandle.standardError.write(Data("\(usage)\n".utf8)); exit(64)
     }
 }
 if options.smoke && !CommandLine.arguments.contains("--results") { resultsRoot = nil }
+options.cpu = cpu
 guard getuid() == 0 else {
     FileHandle.standardError.write(Data("fp-bench: needs root (namespaces, XDP)\n".utf8))
     exit(1)
@@ -43,12 +45,12 @@ let sections: [(String, (BenchOptions) throws -> [BenchFigure])] = [
     ("forwarding", ForwardingBench.run),
     ("control-plane", ControlPlaneBench.run),
     ("stp-convergence", STPConvergenceBench.run),
-]
-if let only, !sections.contains(where: { $0.0 == only }) {
-    FileHandle.standardError.write(Data("fp-bench: no section \(only); sections: \(sections.map(\.0).joined(separator: ", "))\n".utf8))
+].filter { only?.contains($0.0) ?? true }
+if let only, let unknown = only.subtracting(["forwarding", "control-plane", "stp-convergence"]).first {
+    FileHandle.standardError.write(Data("fp-bench: no section named '\(unknown)'\n\(usage)\n".utf8))
     exit(64)
 }
-for (name, section) in sections where only == nil || name == only {
+for (name, section) in sections {
     do {
         figures += try section(options)
     } catch {

@@ -45,6 +45,19 @@ final class ControllerFixture {
 }
 
 @Suite struct SwitchControllerTests {
+    @Test func learnEventsInBatchesNoneDropped() throws {
+        let f = try ControllerFixture()
+        #expect(f.ctl.handle(.addBridge(name: "br0", mayExist: false)).status == .ok)
+        #expect(f.ctl.handle(.addPort(bridge: "br0", port: "p1", settings: [], mayExist: false)).status == .ok)
+        for i in 1...10 { _ = f.dp.inject(TestFrame.make(dst: .broadcast, src: mac(i)), ifindex: f.idx("p1")) }
+        // At most maxEvents per call, in batches; the rest stays queued for the next call.
+        #expect(try f.ctl.pollLearnEvents(batchSize: 3, maxEvents: 7) == 7)
+        #expect(try f.dp.fdbEntries().count == 7)
+        #expect(try f.ctl.pollLearnEvents(batchSize: 3) == 3)
+        #expect(try f.dp.fdbEntries().count == 10)
+        #expect(try f.ctl.pollLearnEvents() == 0)
+    }
+
     @Test func bridgesPortsAndLearning() throws {
         let f = try ControllerFixture()
         #expect(f.ctl.handle(.addBridge(name: "br0", mayExist: false)).status == .ok)

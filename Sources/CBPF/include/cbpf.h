@@ -9,6 +9,7 @@
 #include <linux/if_link.h>
 #include <sys/types.h>
 #include "flowplane_abi.h"
+#include "cbpf_mem.h"
 
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
 #define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
@@ -23,12 +24,23 @@ struct cbpf_datapath {
 	/* Maps that were found pinned and reused (by count). */
 	int reused_maps;
 	__u32 fdb_max_entries;
+	/* Transient maps found pinned with other parameters, unpinned and created afresh
+	 * (enum cbpf_recreated bits). */
+	__u32 recreated_maps;
+};
+
+/* cbpf_datapath.recreated_maps bits. */
+enum cbpf_recreated {
+	CBPF_RECREATED_LEARN_EV = 1,   /* fp_learn_ev: events in flight were dropped */
+	CBPF_RECREATED_LEARN_PEND = 2, /* fp_learn_pend: learn dedup starts empty */
 };
 
 /* Opens the object (from memory, or from obj_path when not NULL), sizes fp_fdb (capacity,
  * or what a pinned fp_fdb has), loads it reusing/pinning maps under pin_root, and pins the
  * programs there as fp_ingress / fp_egress_flood (and removes the fp_egress pin that
- * daemons before known unicast skipped the egress program left). */
+ * daemons before known unicast skipped the egress program left). A pinned fp_learn_ev or
+ * fp_learn_pend whose parameters differ from the object's (an older build's ring size) is
+ * unpinned and created afresh, reported in dp->recreated_maps; any other mismatch fails. */
 int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const char *pin_root,
 		       __u32 fdb_capacity, struct cbpf_datapath *dp, const char **op);
 void cbpf_datapath_close(struct cbpf_datapath *dp);

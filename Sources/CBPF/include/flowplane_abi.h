@@ -27,8 +27,11 @@
 #define FP_FDB_MAX 131072
 #endif
 #ifndef FP_LEARN_RING_BYTES
-/* Size of the learn-event ring buffer in bytes (a power of two, a multiple of the page). */
-#define FP_LEARN_RING_BYTES (256 * 1024)
+/* Size of the learn-event ring buffer in bytes (a power of two, a multiple of the page).
+ * A record takes 40 bytes (struct fp_learn_event and the ring's 8-byte header), so 4 MiB
+ * holds a burst of 104857 new MACs even while the control plane reads none. The daemon maps
+ * the data pages twice (libbpf), so its RSS grows by twice this size. */
+#define FP_LEARN_RING_BYTES (4 << 20)
 #endif
 #ifndef FP_LEARN_PEND_MAX
 /* Entries of the learn-event dedup table (LRU). */

@@ -1,3 +1,4 @@
+import CBPF
 import Foundation
 import NIOCore
 import NIOPosix
@@ -120,11 +121,19 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private func reply(_ context: ChannelHandlerContext, _ response: ControlResponse, force: Bool = false) {
         if !force && answered { return }
         answered = true
-        var data = (try? JSONEncoder().encode(response)) ?? Data()
-        data.append(UInt8(ascii: "\n"))
+        let data = (try? response.wireLine()) ?? [UInt8(ascii: "\n")]
         let out = context.channel.allocator.buffer(bytes: data)
-        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in context.close(promise: nil) }
+        let large = data.count >= Self.largeReply
+        context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
+            context.close(promise: nil)
+            // A large reply (dump-fdb of a big table) leaves its buffers freed but kept by the
+            // allocator: give them back once the write is done.
+            if large { context.eventLoop.execute { _ = cbpf_release_free_memory(Self.largeReply) } }
+        }
     }
+
+    /// Replies of at least this many bytes are followed by returning freed memory to the kernel.
+    static let largeReply = 1 << 20
 
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
 }

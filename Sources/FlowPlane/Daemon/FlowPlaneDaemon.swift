@@ -1,3 +1,4 @@
+import CBPF
 import Foundation
 import Logging
 
@@ -74,6 +75,12 @@ public final class FlowPlaneDaemon {
 
     /// Starts everything; returns once the socket serves.
     public func start() throws {
+        // A table of 100 k MACs and a dump of it allocate blocks of megabytes. With glibc's
+        // sliding thresholds such blocks, once freed, stay in the process (up to 64 MiB per
+        // arena); fixed thresholds unmap them when freed.
+        if cbpf_tune_allocator(Self.mmapThreshold, Self.trimThreshold) != 0 {
+            logger.warning("could not set the allocator's thresholds")
+        }
         try lock(options.socketPath)
         try lock(options.dbPath)
         let store = try ConfigStore(path: options.dbPath)
@@ -125,6 +132,9 @@ public final class FlowPlaneDaemon {
         house.setEventHandler {
             do { try ctl.checkInterfaces() } catch { log.error("interface check failed", metadata: ["error": "\(error)"]) }
             do { try ctl.ageSweep() } catch { log.error("ageing failed", metadata: ["error": "\(error)"]) }
+            // The sweep reads the whole FDB; with a large table that is megabytes the allocator
+            // would keep once freed. Give freed memory back when there is a lot of it.
+            _ = cbpf_release_free_memory(Self.releaseThreshold)
             // Veth peers whose tx-vlan-offload was turned back on would lose or leak VLAN tags.
             bpfForHousekeeping?.reassertDelivery()
         }
@@ -154,6 +164,13 @@ public final class FlowPlaneDaemon {
         self.server = server
         logger.info("serving", metadata: ["socket": "\(options.socketPath)", "db": "\(options.dbPath)"])
     }
+
+    /// Freed heap memory (bytes) above which housekeeping returns it to the kernel.
+    static let releaseThreshold = 4 << 20
+    /// Allocations of at least this many bytes get their own mapping (`M_MMAP_THRESHOLD`).
+    static let mmapThreshold = 256 << 10
+    /// A heap whose free top exceeds this many bytes shrinks (`M_TRIM_THRESHOLD`).
+    static let trimThreshold = 1 << 20
 
     /// Runs the daemon until SIGTERM or SIGINT, then stops cleanly: ports keep forwarding.
     public func run() throws {

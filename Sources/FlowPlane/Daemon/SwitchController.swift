@@ -373,10 +373,11 @@ public final class SwitchController {
     public func dumpFDB(_ br: String) throws -> [FDBRow] {
         _ = try bridge(br)
         let t = tables[br]!
-        t.noteLastSeen(try datapath.fdbEntries().filter { $0.key.bridge == t.bridge })
+        t.noteLastSeen(try datapath.fdbEntries())  // it skips other bridges' entries
         let now = clock()
-        return t.allEntries.sorted { ($0.vlan, $0.mac) < ($1.vlan, $1.mac) }.map { e in
-            FDBRow(port: portName(e.port) ?? e.port.description, vlan: e.vlan.rawValue, mac: e.mac.description,
+        let names = Dictionary(ifindexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
+        return t.allEntries.map { e in  // sorted by VLAN, then MAC
+            FDBRow(port: names[e.port] ?? e.port.description, vlan: e.vlan.rawValue, mac: e.mac.description,
                    age: e.isStatic ? nil : Int((now &- e.lastSeen) / 1_000_000_000), isStatic: e.isStatic)
         }
     }
@@ -472,30 +473,44 @@ public final class SwitchController {
     public func handleLearnEvents(_ events: [LearnEvent]) throws {
         guard !events.isEmpty else { return }
         let byNumber = Dictionary(uniqueKeysWithValues: config.bridges.values.map { ($0.number, $0.name) })
-        let names = Dictionary(ifindexes.map { ($0.value, $0.key) }, uniquingKeysWith: { a, _ in a })
-        var changes = FDBChanges()
+        // Each event's port must belong to the event's bridge: one lookup per port, not per event.
+        var portBridge: [InterfaceIndex: String] = [:]
+        for (name, idx) in ifindexes { if let br = config.ports[name]?.bridge { portBridge[idx] = br } }
+        var changes = FDBChangesBuilder(expectedChanges: events.count)
         for e in events {
-            guard let br = byNumber[e.bridge], let t = tables[br], let pn = names[e.ifindex], config.ports[pn]?.bridge == br else { continue }
+            guard let br = byNumber[e.bridge], portBridge[e.ifindex] == br, let t = tables[br] else { continue }
             let c = t.learn(mac: e.mac, vlan: e.vlan, port: e.ifindex, time: e.timeNanoseconds == 0 ? nil : e.timeNanoseconds)
             if c.isEmpty, e.previousIfindex != nil, let entry = t.fdbEntry(vlan: e.vlan, mac: e.mac) {
                 // The datapath reported a move the table already knows: reinstalling clears
                 // the datapath's moving mark and points the entry where the table says.
-                changes.merge(FDBChanges(install: [entry]))
+                changes.add(FDBChanges(install: [entry]))
             } else {
-                changes.merge(c)
+                changes.add(c)
             }
         }
-        try apply(changes)
+        try apply(changes.changes)
     }
 
-    /// Drains the datapath's learn events (up to `limit`) and handles them as one batch.
+    /// Drains the datapath's learn events and handles them in batches of at most `batchSize`
+    /// events (each batch's FDB changes projected with one map update), until the queue is
+    /// empty or `maxEvents` were handled; what is left stays queued for the next call.
     /// - Returns: the number of events read.
     @discardableResult
-    public func pollLearnEvents(timeoutMilliseconds: Int32 = 0, limit: Int = 65536) throws -> Int {
+    public func pollLearnEvents(timeoutMilliseconds: Int32 = 0, batchSize: Int = 4096, maxEvents: Int = 65536) throws -> Int {
+        let size = max(1, batchSize)
         var batch: [LearnEvent] = []
-        _ = try datapath.pollLearnEvents(timeoutMilliseconds: timeoutMilliseconds) { if batch.count < limit { batch.append($0) } }
-        try handleLearnEvents(batch)
-        return batch.count
+        batch.reserveCapacity(size)
+        var total = 0
+        var timeout = timeoutMilliseconds
+        while total < maxEvents {
+            batch.removeAll(keepingCapacity: true)
+            let n = try datapath.pollLearnEvents(timeoutMilliseconds: timeout, limit: min(size, maxEvents - total)) { batch.append($0) }
+            timeout = 0
+            try handleLearnEvents(batch)
+            total += batch.count
+            if n == 0 || batch.count < size { break }
+        }
+        return total
     }
 
     /// Takes the datapath's last-seen times into account and removes expired dynamic entries.

@@ -39,6 +39,9 @@ public final class BPFDatapath: Datapath {
     var floodSets: [BridgeNumber: BPFMap<UInt32, DevmapValue>] = [:]
     var ring: OpaquePointer?
     var learnHandler: ((LearnEvent) -> Void)?
+    /// Records the current poll may still take, and records it took.
+    var learnRemaining = 0
+    var learnDelivered = 0
     var closed = false
 
     /// Names of everything pinned under the pin root.
@@ -85,6 +88,13 @@ public final class BPFDatapath: Datapath {
         }
         handles = dp
         self.fdbCapacity = Int(dp.fdb_max_entries)
+        if dp.recreated_maps != 0 {
+            var names: [String] = []
+            if dp.recreated_maps & UInt32(CBPF_RECREATED_LEARN_EV.rawValue) != 0 { names.append("fp_learn_ev") }
+            if dp.recreated_maps & UInt32(CBPF_RECREATED_LEARN_PEND.rawValue) != 0 { names.append("fp_learn_pend") }
+            logger.notice("pinned learn maps had other parameters (an older build's); recreated them, dropping learn events in flight",
+                          metadata: ["maps": "\(names.joined(separator: ", "))", "pin-root": "\(pinRoot)"])
+        }
         portsMap = BPFMap(fd: dp.ports_fd, name: "fp_ports")
         fdbMap = BPFMap(fd: dp.fdb_fd, name: "fp_fdb")
         txMap = BPFMap(fd: dp.tx_fd, name: "fp_tx")
@@ -104,8 +114,7 @@ public final class BPFDatapath: Datapath {
             let ctx = Unmanaged.passUnretained(self).toOpaque()
             guard let rb = ring_buffer__new(dp.learn_ev_fd, { ctx, data, size in
                 guard let ctx, let data else { return 0 }
-                Unmanaged<BPFDatapath>.fromOpaque(ctx).takeUnretainedValue().deliver(data, Int(size))
-                return 0
+                return Unmanaged<BPFDatapath>.fromOpaque(ctx).takeUnretainedValue().deliver(data, Int(size))
             }, ctx, nil) else {
                 throw BPFError(operation: "ring_buffer__new", errno: Errno(rawValue: Glibc.errno))
             }
@@ -379,13 +388,17 @@ public final class BPFDatapath: Datapath {
 
     // MARK: - Learn events
 
-    public func pollLearnEvents(timeoutMilliseconds: Int32, _ handler: (LearnEvent) -> Void) throws -> Int {
-        guard let ring else { return 0 }
+    public func pollLearnEvents(timeoutMilliseconds: Int32, limit: Int, _ handler: (LearnEvent) -> Void) throws -> Int {
+        guard let ring, limit > 0 else { return 0 }
         return try withoutActuallyEscaping(handler) { h in
             learnHandler = h
+            learnRemaining = limit
+            learnDelivered = 0
             defer { learnHandler = nil }
+            // deliver() stops the ring buffer's loop with -ECANCELED once `limit` records were
+            // taken; the records after them stay queued.
             let rc = ring_buffer__poll(ring, timeoutMilliseconds)
-            if rc == -EINTR { return 0 }
+            if rc == -EINTR || rc == -ECANCELED { return learnDelivered }
             try checkBPF(rc, "ring_buffer__poll")
             return Int(rc)
         }
@@ -401,16 +414,21 @@ public final class BPFDatapath: Datapath {
         return fd >= 0 ? fd : nil
     }
 
-    /// Called by the ring buffer for each record.
-    func deliver(_ data: UnsafeMutableRawPointer, _ size: Int) {
-        guard size >= MemoryLayout<fp_learn_event>.size else { return }
+    /// Called by the ring buffer for each record (consumed whatever this returns).
+    /// - Returns: 0 to go on, -ECANCELED once the poll's limit is reached.
+    func deliver(_ data: UnsafeMutableRawPointer, _ size: Int) -> Int32 {
+        guard size >= MemoryLayout<fp_learn_event>.size else { return 0 }
         let e = data.loadUnaligned(as: fp_learn_event.self)
-        let mac = withUnsafeBytes(of: e.mac) { MACAddress(bytes: $0)! }
-        let event = LearnEvent(bridge: e.bridge, vlan: VLANID(rawValue: e.vlan & 0x0fff)!, mac: mac,
+        let m = e.mac
+        let event = LearnEvent(bridge: e.bridge, vlan: VLANID(rawValue: e.vlan & 0x0fff)!,
+                               mac: MACAddress(m.0, m.1, m.2, m.3, m.4, m.5),
                                ifindex: InterfaceIndex(e.ifindex),
                                previousIfindex: e.old_ifindex == 0 ? nil : InterfaceIndex(e.old_ifindex),
                                timeNanoseconds: e.time_ns)
         learnHandler?(event)
+        learnDelivered += 1
+        learnRemaining -= 1
+        return learnRemaining > 0 ? 0 : -ECANCELED
     }
 
     // MARK: - Delivery into veths

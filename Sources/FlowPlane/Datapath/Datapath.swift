@@ -29,7 +29,16 @@ public protocol Datapath: AnyObject {
     /// Counters of one port, summed over CPUs; zeros for an unknown port.
     func counters(_ ifindex: InterfaceIndex) throws -> PortCounters
 
+    /// Hands queued learn events to `handler`, at most `limit` of them (the rest stay queued),
+    /// waiting up to `timeoutMilliseconds` (0: do not wait) for the first. Returns the number
+    /// of events handled.
+    func pollLearnEvents(timeoutMilliseconds: Int32, limit: Int, _ handler: (LearnEvent) -> Void) throws -> Int
+}
+
+extension Datapath {
     /// Hands every queued learn event to `handler`, waiting up to `timeoutMilliseconds`
     /// (0: do not wait) for the first. Returns the number of events handled.
-    func pollLearnEvents(timeoutMilliseconds: Int32, _ handler: (LearnEvent) -> Void) throws -> Int
+    public func pollLearnEvents(timeoutMilliseconds: Int32, _ handler: (LearnEvent) -> Void) throws -> Int {
+        try pollLearnEvents(timeoutMilliseconds: timeoutMilliseconds, limit: Int.max, handler)
+    }
 }

@@ -75,9 +75,9 @@ public final class SimulatedDatapath: Datapath {
 
     public func counters(_ ifindex: InterfaceIndex) throws -> PortCounters { stats[ifindex] ?? PortCounters() }
 
-    public func pollLearnEvents(timeoutMilliseconds: Int32, _ handler: (LearnEvent) -> Void) throws -> Int {
-        let events = pending
-        pending.removeAll()
+    public func pollLearnEvents(timeoutMilliseconds: Int32, limit: Int, _ handler: (LearnEvent) -> Void) throws -> Int {
+        let events = pending.prefix(max(0, limit))
+        pending.removeFirst(events.count)
         events.forEach(handler)
         return events.count
     }

@@ -46,12 +46,21 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
             && octets.5 & 0xF0 == 0
     }
 
+    /// `aa:bb:cc:dd:ee:ff`, lower case.
     public var description: String {
-        bytes.map { b in
-            let s = String(b, radix: 16)
-            return s.count == 1 ? "0" + s : s
-        }.joined(separator: ":")
+        withUnsafeBytes(of: octets) { o in
+            String(unsafeUninitializedCapacity: 17) { out in
+                for i in 0..<6 {
+                    if i > 0 { out[3 * i - 1] = UInt8(ascii: ":") }
+                    out[3 * i] = Self.hexDigits[Int(o[i] >> 4)]
+                    out[3 * i + 1] = Self.hexDigits[Int(o[i] & 0xf)]
+                }
+                return 17
+            }
+        }
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     public static func == (l: MACAddress, r: MACAddress) -> Bool { l.integer == r.integer }
     public func hash(into h: inout Hasher) { h.combine(integer) }
