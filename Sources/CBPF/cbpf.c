@@ -1,6 +1,7 @@
 /* libbpf shims: load/pin the datapath object, mount bpffs, attach XDP, test runs. */
 #include "cbpf.h"
 #include <errno.h>
+#include <stdint.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -101,6 +102,7 @@ int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const 
 	struct bpf_object *obj;
 	struct bpf_map *m;
 	char path[PATH_MAX];
+	__u32 fdb_entries, fdb_flags;
 	int err, fd;
 
 	memset(dp, 0, sizeof(*dp));
@@ -108,19 +110,31 @@ int cbpf_datapath_load(const void *buf, size_t len, const char *obj_path, const 
 	if (!obj)
 		FAIL(obj_path ? "bpf_object__open_file" : "bpf_object__open_mem", errno ? errno : EINVAL);
 
-	/* A pinned FDB keeps its size: reusing it requires the same max_entries. */
+	/* A new FDB of capacity C is a hash map of FP_FDB_HEADROOM * C entries without
+	 * preallocation: the kernel sizes a hash map's bucket array from max_entries, so a full
+	 * FDB still has short chains (fewer cache misses per lookup), while its memory follows
+	 * the entries stored. The control plane keeps to C (mac-table-size <= C). A pinned FDB
+	 * keeps its size and flags: reusing it requires the same max_entries and map_flags. */
 	dp->fdb_max_entries = fdb_capacity ? fdb_capacity : FP_FDB_MAX;
+	fdb_entries = dp->fdb_max_entries <= UINT32_MAX / FP_FDB_HEADROOM ?
+		      dp->fdb_max_entries * FP_FDB_HEADROOM : dp->fdb_max_entries;
+	fdb_flags = BPF_F_NO_PREALLOC;
 	snprintf(path, sizeof(path), "%s/fp_fdb", pin_root);
 	fd = bpf_obj_get(path);
 	if (fd >= 0) {
 		struct bpf_map_info info = {};
 		__u32 ilen = sizeof(info);
-		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen))
-			dp->fdb_max_entries = info.max_entries;
+		if (!bpf_obj_get_info_by_fd(fd, &info, &ilen)) {
+			fdb_entries = info.max_entries;
+			fdb_flags = info.map_flags;
+			dp->fdb_max_entries = (fdb_flags & BPF_F_NO_PREALLOC) ? fdb_entries / FP_FDB_HEADROOM
+									       : fdb_entries;
+		}
 		close(fd);
 	}
 	m = bpf_object__find_map_by_name(obj, "fp_fdb");
-	if (!m || (err = bpf_map__set_max_entries(m, dp->fdb_max_entries))) {
+	if (!m || (err = bpf_map__set_max_entries(m, fdb_entries)) ||
+	    (err = bpf_map__set_map_flags(m, fdb_flags))) {
 		bpf_object__close(obj);
 		FAIL("bpf_map__set_max_entries", m ? -err : ENOENT);
 	}

@@ -1,5 +1,6 @@
 import CBPF
 import Foundation
+import Logging
 import Testing
 @testable import FlowPlane
 
@@ -34,5 +35,44 @@ struct FDBMapTests {
         gone.append(FDBKey(bridge: 9, vlan: .untagged, mac: .broadcast))
         try lab.datapath.removeFDB(gone)
         #expect(try lab.datapath.fdbEntries().count == 4000)
+    }
+
+    static func mapInfo(_ fd: Int32) -> bpf_map_info {
+        var info = bpf_map_info()
+        var len = UInt32(MemoryLayout<bpf_map_info>.size)
+        _ = bpf_obj_get_info_by_fd(fd, &info, &len)
+        return info
+    }
+
+    /// A new FDB of capacity C is a hash map of FP_FDB_HEADROOM × C entries, unpreallocated
+    /// (the kernel sizes its buckets from that, so a full FDB keeps short chains); a
+    /// restarted datapath keeps it as it is; an FDB pinned by an older build (preallocated,
+    /// exactly its capacity) is adopted with its own size and flags.
+    @Test func fdbMapHeadroomAndAdoption() throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        var logger = Logger(label: "flowplane.test")
+        logger.logLevel = .warning
+        let lab = try SwitchLab(fdbCapacity: 16384)
+        defer { lab.tearDown() }
+        var info = Self.mapInfo(lab.datapath.handles.fdb_fd)
+        #expect(info.max_entries == 16384 * UInt32(FP_FDB_HEADROOM))
+        #expect(info.map_flags & UInt32(BPF_F_NO_PREALLOC) != 0)
+        let again = try BPFDatapath(pinRoot: lab.pinRoot, fdbCapacity: 999, logger: logger)
+        #expect(again.fdbCapacity == 16384)
+        again.close()
+
+        let oldRoot = "/sys/fs/bpf/" + UniqueName.make("fptest_")
+        try FileManager.default.createDirectory(atPath: oldRoot, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: oldRoot) }
+        let fd = bpf_map_create(BPF_MAP_TYPE_HASH, "fp_fdb", UInt32(MemoryLayout<fp_fdb_key>.size),
+                                UInt32(MemoryLayout<fp_fdb_value>.size), 5000, nil)
+        try #require(fd >= 0)
+        #expect(bpf_obj_pin(fd, oldRoot + "/fp_fdb") == 0)
+        Glibc.close(fd)
+        let adopted = try BPFDatapath(pinRoot: oldRoot, fdbCapacity: 16384, logger: logger)
+        defer { try? adopted.destroy() }
+        #expect(adopted.fdbCapacity == 5000)
+        info = Self.mapInfo(adopted.handles.fdb_fd)
+        #expect(info.max_entries == 5000 && info.map_flags & UInt32(BPF_F_NO_PREALLOC) == 0)
     }
 }

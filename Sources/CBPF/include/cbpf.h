@@ -23,6 +23,7 @@ struct cbpf_datapath {
 	int ports_fd, fdb_fd, tx_fd, flood_fd, stats_fd, learn_ev_fd, learn_pend_fd, abi_fd;
 	/* Maps that were found pinned and reused (by count). */
 	int reused_maps;
+	/* The FDB's capacity in entries (the map itself holds FP_FDB_HEADROOM times as many). */
 	__u32 fdb_max_entries;
 	/* Transient maps found pinned with other parameters, unpinned and created afresh
 	 * (enum cbpf_recreated bits). */
