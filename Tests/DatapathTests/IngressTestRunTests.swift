@@ -239,6 +239,34 @@ struct IngressTestRunTests {
         #expect(try counters(lab, "p3").txPackets == 1)
     }
 
+    /// A learn record the full ring could not take is counted lost and not remembered as
+    /// sent: the MAC's next frame, well within FP_LEARN_DEDUP_NS, is reported.
+    @Test func lostLearnRecordIsRetriedByTheNextFrame() throws {
+        let lab = try makeLab()
+        defer { lab.tearDown() }
+        // Fill the ring (FP_LEARN_RING_BYTES) with one record per new source MAC.
+        let capacity = Int(FP_LEARN_RING_BYTES) / (MemoryLayout<fp_learn_event>.size + 8)
+        var n = 0
+        while try counters(lab, "p1").learnLost == 0 && n < capacity + 2000 {
+            for _ in 0..<1000 {
+                n += 1
+                let src = MACAddress(0x02, 0x4c, 0, UInt8((n >> 16) & 0xff), UInt8((n >> 8) & 0xff), UInt8(n & 0xff))
+                _ = try lab.testRun(Frames.ethernet(dst: B, src: src), on: "p1")
+            }
+        }
+        try #require(try counters(lab, "p1").learnLost > 0, "the ring never filled after \(n) new MACs")
+        let lost = try counters(lab, "p1").learnLost
+        let start = Date()
+        _ = try lab.testRun(Frames.ethernet(dst: B, src: E), on: "p1")
+        #expect(try counters(lab, "p1").learnLost == lost + 1)
+        // Drain the ring, then E again at once: it is reported, not taken for a duplicate.
+        _ = try lab.learnEvents()
+        _ = try lab.testRun(Frames.ethernet(dst: B, src: E), on: "p1")
+        let events = try lab.learnEvents()
+        try #require(Date().timeIntervalSince(start) * 1e9 < Double(FP_LEARN_DEDUP_NS), "too slow to tell retry from dedup")
+        #expect(events.map(\.mac) == [E])
+    }
+
     @Test func normalisedBytes() throws {
         let lab = try makeLab()
         defer { lab.tearDown() }

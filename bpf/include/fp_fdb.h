@@ -18,7 +18,8 @@ static __always_inline struct fp_fdb_value *fp_fdb_lookup(__u32 bridge, __u32 vl
 }
 
 /* Sends a learn record for (bridge, vlan, mac) seen on ifindex, unless one naming the same
- * port went out less than FP_LEARN_DEDUP_NS ago. Returns the counter to bump
+ * port went out less than FP_LEARN_DEDUP_NS ago. A record the full ring could not take is
+ * not remembered as sent, so the MAC's next frame tries again. Returns the counter to bump
  * (FP_STAT_LEARN_EVENTS / FP_STAT_LEARN_LOST) or 0 when deduplicated. */
 static __always_inline __u32 fp_learn_event(__u32 bridge, __u32 vlan, const __u8 *mac,
 					    __u32 ifindex, __u32 old_ifindex, __u64 now)
@@ -35,10 +36,6 @@ static __always_inline __u32 fp_learn_event(__u32 bridge, __u32 vlan, const __u8
 			return 0;
 		if (!old_ifindex && sent->ifindex != ifindex)
 			old_ifindex = sent->ifindex;
-		sent->time_ns = now;
-		sent->ifindex = ifindex;
-	} else {
-		bpf_map_update_elem(&fp_learn_pend, &key, &fresh, BPF_ANY);
 	}
 	ev = bpf_ringbuf_reserve(&fp_learn_ev, sizeof(*ev), 0);
 	if (!ev)
@@ -50,6 +47,12 @@ static __always_inline __u32 fp_learn_event(__u32 bridge, __u32 vlan, const __u8
 	__builtin_memcpy(ev->mac, mac, ETH_ALEN);
 	ev->time_ns = now;
 	bpf_ringbuf_submit(ev, 0);
+	if (sent) {
+		sent->time_ns = now;
+		sent->ifindex = ifindex;
+	} else {
+		bpf_map_update_elem(&fp_learn_pend, &key, &fresh, BPF_ANY);
+	}
 	return FP_STAT_LEARN_EVENTS;
 }
 
