@@ -29,13 +29,26 @@ import Testing
         let d1 = daemon(dir, pinRoot: pinRoot)
         try d1.start()
         try d1.withController { try $0.addBridge("br0") }
+        let lockFile = FlowPlaneDaemon.pinRootLockBase(pinRoot) + ".lock"
         d1.stop()
         #expect(FileManager.default.fileExists(atPath: pinRoot + "/fp_fdb"))
+        #expect(FileManager.default.fileExists(atPath: lockFile), "the pin root stays, and so does its lock file")
         let d2 = daemon(dir, pinRoot: pinRoot)
         try d2.start()
         #expect(d2.withController { $0.config.bridges.keys.sorted() } == ["br0"])
+        // A second daemon on the same pin root is refused while d2 holds it.
+        var o = FlowPlaneDaemon.Options()
+        o.socketPath = dir + "/other.sock"; o.dbPath = dir + "/other.db"; o.pinRoot = pinRoot
+        let other = FlowPlaneDaemon(options: o, logger: Logger(label: "t"))
+        #expect(throws: (any Error).self) { try other.start() }
+        other.stop()
         try d2.withController { try $0.deleteBridge("br0") }
         d2.stop()
         #expect(!FileManager.default.fileExists(atPath: pinRoot))
+        #expect(!FileManager.default.fileExists(atPath: lockFile), "the pin root's lock file goes with it")
+        // And a daemon can take the pin root again afterwards.
+        let d3 = daemon(dir, pinRoot: pinRoot)
+        try d3.start()
+        d3.stop()
     }
 }

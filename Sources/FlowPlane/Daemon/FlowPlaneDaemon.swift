@@ -34,7 +34,8 @@ public final class FlowPlaneDaemon {
     public let options: Options
     private let logger: Logger
     private let queue = DispatchQueue(label: "flowplane.controller")
-    private var lockFDs: [Int32] = []
+    /// Held locks: the open lock file and its path.
+    private var locks: [(fd: Int32, path: String)] = []
     private var controller: SwitchController?
     private var bpf: BPFDatapath?
     private var server: ControlServer?
@@ -55,15 +56,27 @@ public final class FlowPlaneDaemon {
         self.logger = logger
     }
 
-    /// Takes an exclusive lock on `path` + ".lock" (kept until the daemon stops).
+    /// Takes an exclusive lock on `path` + ".lock" (kept until the daemon stops). A lock file
+    /// may be removed by the daemon that held it as it stops (see `stop()`): a lock taken on a
+    /// file that is no longer the one at the path is dropped and taken again.
+    /// - Throws: `DaemonError.locked` when another daemon holds it, `.startup` when the file
+    ///   cannot be opened.
     private func lock(_ path: String) throws {
         let lockPath = path + ".lock"
         let dir = (lockPath as NSString).deletingLastPathComponent
         if !dir.isEmpty { try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700]) }
-        let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw DaemonError.startup("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); throw DaemonError.locked(lockPath) }
-        lockFDs.append(fd)
+        for _ in 0..<10 {
+            let fd = open(lockPath, O_CREAT | O_RDWR | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw DaemonError.startup("cannot open \(lockPath): \(String(cString: strerror(errno)))") }
+            guard flock(fd, LOCK_EX | LOCK_NB) == 0 else { close(fd); throw DaemonError.locked(lockPath) }
+            var held = stat(), atPath = stat()
+            if fstat(fd, &held) == 0, stat(lockPath, &atPath) == 0, held.st_dev == atPath.st_dev, held.st_ino == atPath.st_ino {
+                locks.append((fd, lockPath))
+                return
+            }
+            close(fd) // unlinked by its last holder after we opened it
+        }
+        throw DaemonError.startup("cannot take \(lockPath): it keeps being replaced")
     }
 
     /// Where the lock for a pin root lives (without ".lock"): two daemons must not drive one pin root.
@@ -197,19 +210,29 @@ public final class FlowPlaneDaemon {
     public func stop() {
         server?.stop()
         server = nil
+        var pinRootGone = false
         queue.sync {
             timers.forEach { $0.cancel() }
             timers = []
             learnReadySource?.cancel()  // before the ring buffer (and its epoll fd) goes
             learnReadySource = nil
             if let b = bpf, let ctl = controller, ctl.config.bridges.isEmpty {
-                do { try b.destroy() } catch { logger.warning("removing the pins failed", metadata: ["error": "\(error)"]) }
+                do {
+                    try b.destroy()
+                    pinRootGone = true
+                } catch { logger.warning("removing the pins failed", metadata: ["error": "\(error)"]) }
             } else {
                 bpf?.close()
             }
         }
-        for fd in lockFDs { flock(fd, LOCK_UN); close(fd) }
-        lockFDs = []
+        // The pin root's lock goes with the pin root (removed while still held; see lock()).
+        let pinRootLock = Self.pinRootLockBase(options.pinRoot) + ".lock"
+        for l in locks {
+            if pinRootGone && l.path == pinRootLock { unlink(l.path) }
+            flock(l.fd, LOCK_UN)
+            close(l.fd)
+        }
+        locks = []
     }
 
     /// Runs `body` every `milliseconds` on the controller's executor (e.g. the STP tick);
