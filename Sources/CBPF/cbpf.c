@@ -14,6 +14,15 @@
 
 #define FAIL(name, err) do { if (op) *op = (name); return -(err); } while (0)
 
+int cbpf_is_bpffs(const char *path)
+{
+	struct statfs st;
+
+	if (statfs(path, &st))
+		return -errno;
+	return st.f_type == BPF_FS_MAGIC;
+}
+
 int cbpf_ensure_bpffs(const char *path, const char **op)
 {
 	struct statfs st;

@@ -53,11 +53,13 @@ struct Daemon: ParsableCommand {
     @Option(help: "The control socket (default $FLOWCTL_SOCKET or /run/flowplane/flowplane.sock).") var socket: String?
     @Option var db = "/var/lib/flowplane/flowplane.db"
     @Option(name: .customLong("pin-root")) var pinRoot = "/sys/fs/bpf/flowplane"
-    @Option(name: .customLong("fdb-capacity"), help: "FDB entries when the FDB map is created.") var fdbCapacity: Int?
+    @Option(name: .customLong("fdb-capacity"), help: "FDB capacity in entries when the FDB map is created (default 131072; a pinned FDB keeps its own).") var fdbCapacity: Int?
     @Flag(name: .long) var verbose = false
 
     func validate() throws {
-        if let c = fdbCapacity, c < 1 { throw ValidationError("--fdb-capacity must be positive, not \(c)") }
+        if let c = fdbCapacity, !(1...FlowPlaneDaemon.maxFDBCapacity).contains(c) {
+            throw ValidationError("--fdb-capacity must be 1 ... \(FlowPlaneDaemon.maxFDBCapacity) entries, not \(c)")
+        }
     }
 
     func run() throws {

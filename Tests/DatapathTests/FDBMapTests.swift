@@ -75,4 +75,25 @@ struct FDBMapTests {
         info = Self.mapInfo(adopted.handles.fdb_fd)
         #expect(info.max_entries == 5000 && info.map_flags & UInt32(BPF_F_NO_PREALLOC) == 0)
     }
+
+    /// A pin root that is not on a bpffs is refused with an error naming it, and nothing is
+    /// mounted over it or its parent (a mount would hide what that directory holds).
+    @Test func pinRootOffBPFFSIsRefusedWithoutMounting() throws {
+        try #require(Privileged.isRoot, "privileged test: run as root")
+        let dir = NSTemporaryDirectory() + UniqueName.make("fptest_nobpffs")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        FileManager.default.createFile(atPath: dir + "/keep", contents: Data("x".utf8))
+        var logger = Logger(label: "flowplane.test")
+        logger.logLevel = .critical
+        #expect {
+            _ = try BPFDatapath(pinRoot: dir + "/pins", logger: logger)
+        } throws: { error in
+            "\(error)".contains(dir + "/pins") && "\(error)".contains("not on a bpffs")
+        }
+        let mounts = try String(contentsOfFile: "/proc/mounts", encoding: .utf8)
+        #expect(!mounts.contains(dir), "something was mounted under \(dir)")
+        #expect(FileManager.default.fileExists(atPath: dir + "/keep"))
+        #expect(!FileManager.default.fileExists(atPath: dir + "/pins"))
+    }
 }

@@ -48,6 +48,8 @@ void cbpf_datapath_close(struct cbpf_datapath *dp);
 
 /* Mounts bpffs at path unless it is on bpffs already. */
 int cbpf_ensure_bpffs(const char *path, const char **op);
+/* 1 when path is on a bpffs, 0 when not, -errno when it cannot be examined. */
+int cbpf_is_bpffs(const char *path);
 
 /* XDP attach modes (XDPAttachMode): 0 auto, 1 native, 2 generic. */
 enum cbpf_xdp_mode { CBPF_XDP_AUTO = 0, CBPF_XDP_NATIVE = 1, CBPF_XDP_GENERIC = 2 };

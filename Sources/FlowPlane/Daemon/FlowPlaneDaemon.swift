@@ -8,6 +8,10 @@ import Logging
 /// control socket and drives learning, ageing and interface checks on one serial queue, until
 /// SIGTERM or SIGINT.
 public final class FlowPlaneDaemon {
+    /// The largest FDB capacity a daemon accepts (entries): the FDB map holds
+    /// `FP_FDB_HEADROOM` times as many hash buckets, 16 bytes of kernel memory each.
+    public static let maxFDBCapacity = 4 * 1024 * 1024
+
     public struct Options: Sendable {
         public var socketPath = "/run/flowplane/flowplane.sock"
         public var dbPath = "/var/lib/flowplane/flowplane.db"

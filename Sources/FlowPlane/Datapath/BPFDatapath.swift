@@ -60,11 +60,25 @@ public final class BPFDatapath: Datapath {
         self.pinRoot = pinRoot
         self.logger = logger
         var op: UnsafePointer<CChar>? = nil
-        let bpffs = pinRoot.hasPrefix("/sys/fs/bpf") ? "/sys/fs/bpf" : (pinRoot as NSString).deletingLastPathComponent
-        if cbpf_ensure_bpffs(bpffs, &op) < 0 {
-            // Mounting failed: it may already be a bpffs mounted elsewhere; loading will tell.
-            logger.warning("could not mount bpffs", metadata: ["path": "\(bpffs)"])
+        // The pin root must be on a bpffs. Under /sys/fs/bpf one is mounted there when missing;
+        // anywhere else FlowPlane never mounts (a mount would hide what the directory holds).
+        if pinRoot == "/sys/fs/bpf" || pinRoot.hasPrefix("/sys/fs/bpf/") {
+            if cbpf_ensure_bpffs("/sys/fs/bpf", &op) < 0 {
+                logger.warning("could not mount bpffs", metadata: ["path": "/sys/fs/bpf"])
+            }
+        } else {
+            var probe = pinRoot
+            while !FileManager.default.fileExists(atPath: probe) {
+                let parent = (probe as NSString).deletingLastPathComponent
+                if parent.isEmpty || parent == probe { break }
+                probe = parent
+            }
+            guard cbpf_is_bpffs(probe) == 1 else {
+                throw BPFError(operation: "pin root", errno: .invalidArgument,
+                               detail: "using \(pinRoot): it is not on a bpffs; use a directory under /sys/fs/bpf, or mount one first (mount -t bpf bpf DIR)")
+            }
         }
+        let createdPinRoot = !FileManager.default.fileExists(atPath: pinRoot)
         do {
             try FileManager.default.createDirectory(atPath: pinRoot, withIntermediateDirectories: true)
         } catch {
@@ -84,6 +98,7 @@ public final class BPFDatapath: Datapath {
             rc = object.withUnsafeBytes { cbpf_datapath_load($0.baseAddress, $0.count, nil, pinRoot, capacity, &dp, &op) }
         }
         if rc < 0 {
+            if createdPinRoot { rmdir(pinRoot) } // only if nothing was left in it
             throw BPFError(operation: op.map { String(cString: $0) } ?? "cbpf_datapath_load", code: rc, detail: "loading fp_xdp under \(pinRoot)")
         }
         handles = dp
