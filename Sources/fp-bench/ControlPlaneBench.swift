@@ -494,7 +494,7 @@ final class CPBDaemon {
         _ = try? CPBUtil.sh(["rm", "-rf", pinRoot], seconds: 10)
         try? FileManager.default.removeItem(atPath: dir)
         // The daemon keeps its pin root's lock file (FlowPlaneDaemon.pinRootLockBase) after it stops.
-        unlink("/run/flowplane/pin-root" + String(pinRoot.map { $0 == "/" ? "_" : $0 }) + ".lock")
+        unlink(FlowPlaneDaemon.pinRootLockBase(pinRoot) + ".lock")
     }
 }
 

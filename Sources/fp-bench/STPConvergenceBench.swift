@@ -274,6 +274,8 @@ enum STPConvergenceBench {
                 process = nil
             }
             _ = try? Shell.run(["rm", "-rf", pinRoot])
+            // A daemon stopped with bridges left keeps its pin root's lock file.
+            unlink(FlowPlaneDaemon.pinRootLockBase(pinRoot) + ".lock")
             try? FileManager.default.removeItem(atPath: dir)
         }
     }

@@ -84,7 +84,7 @@ public final class FlowPlaneDaemon {
     }
 
     /// Where the lock for a pin root lives (without ".lock"): two daemons must not drive one pin root.
-    static func pinRootLockBase(_ pinRoot: String) -> String {
+    public static func pinRootLockBase(_ pinRoot: String) -> String {
         let canonical = (pinRoot as NSString).standardizingPath
         let escaped = canonical.map { $0 == "/" ? "_" : $0 }
         return "/run/flowplane/pin-root" + String(escaped)

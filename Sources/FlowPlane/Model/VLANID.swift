@@ -11,9 +11,10 @@ public struct VLANID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
         self.rawValue = rawValue
     }
 
-    /// Parses a decimal VID; nil when not a number in 0 ... 4095.
+    /// Parses a decimal VID (digits only, no sign); nil when not a number in 0 ... 4095.
     public init?(_ text: String) {
-        guard let v = UInt16(text.trimmingCharacters(in: .whitespaces)), v <= 4095 else { return nil }
+        let t = text.trimmingCharacters(in: .whitespaces)
+        guard !t.isEmpty, t.allSatisfy(\.isASCIIDigit), let v = UInt16(t), v <= 4095 else { return nil }
         rawValue = v
     }
 
@@ -24,3 +25,8 @@ public struct VLANID: RawRepresentable, Hashable, Comparable, Sendable, Codable,
     public var description: String { String(rawValue) }
 }
 
+
+extension Character {
+    /// 0 ... 9.
+    var isASCIIDigit: Bool { ("0"..."9").contains(self) }
+}
