@@ -25,24 +25,35 @@ static int map_fd(struct bpf_object *obj, const char *name)
 	return m ? bpf_map__fd(m) : -ENOENT;
 }
 
+/* Opens and loads an embedded object; NULL with *err (negative errno) and *op on failure. */
+static struct bpf_object *open_and_load(const void *buf, size_t len, const char *name, int *err,
+					const char **op)
+{
+	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = name);
+	struct bpf_object *obj = bpf_object__open_mem(buf, len, &oo);
+
+	if (!obj) {
+		*op = "bpf_object__open_mem";
+		*err = -errno;
+		return NULL;
+	}
+	*err = bpf_object__load(obj);
+	if (*err) {
+		*op = "bpf_object__load";
+		bpf_object__close(obj);
+		return NULL;
+	}
+	return obj;
+}
+
 int cbpf_bench_load(const void *buf, size_t len, struct cbpf_bench *b, const char **op)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "fpb");
 	int err;
 
 	memset(b, 0, sizeof(*b));
-	b->obj = bpf_object__open_mem(buf, len, &oo);
-	if (!b->obj) {
-		*op = "bpf_object__open_mem";
-		return -errno;
-	}
-	err = bpf_object__load(b->obj);
-	if (err) {
-		*op = "bpf_object__load";
-		bpf_object__close(b->obj);
-		b->obj = NULL;
+	b->obj = open_and_load(buf, len, "fpb", &err, op);
+	if (!b->obj)
 		return err;
-	}
 	b->redirect_fd = prog_fd(b->obj, "fpb_redirect");
 	b->flood_fd = prog_fd(b->obj, "fpb_flood");
 	b->pass_fd = prog_fd(b->obj, "fpb_pass");
@@ -207,23 +218,13 @@ int cbpf_pin_process(int pid, int cpu)
 
 int cbpf_vary_load(const void *buf, size_t len, struct cbpf_vary *v, const char **op)
 {
-	LIBBPF_OPTS(bpf_object_open_opts, oo, .object_name = "fpb_vary");
 	struct bpf_map *seq;
 	int err;
 
 	memset(v, 0, sizeof(*v));
-	v->obj = bpf_object__open_mem(buf, len, &oo);
-	if (!v->obj) {
-		*op = "bpf_object__open_mem";
-		return -errno;
-	}
-	err = bpf_object__load(v->obj);
-	if (err) {
-		*op = "bpf_object__load";
-		bpf_object__close(v->obj);
-		v->obj = NULL;
+	v->obj = open_and_load(buf, len, "fpb_vary", &err, op);
+	if (!v->obj)
 		return err;
-	}
 	v->prog_fd = prog_fd(v->obj, "fpb_vary");
 	v->end_fd = prog_fd(v->obj, "fpb_vary_end");
 	v->ctl_fd = map_fd(v->obj, "fpb_vary_ctl");
