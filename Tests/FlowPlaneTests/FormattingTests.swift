@@ -36,8 +36,10 @@ import Testing
 
     @Test func showLikeOVSVsctl() {
         let b = BridgeInfo(name: "br0", number: 1, macAgingTime: 300, macTableSize: 8192, stpEnabled: false, ports: [
-            PortInfo(name: "nu", ifindex: 5, vlanMode: "native-untagged", tag: 20, trunks: [10, 20], xdpMode: "auto", stpState: nil),
-            PortInfo(name: "t", ifindex: nil, vlanMode: "trunk", tag: nil, trunks: [], xdpMode: "generic", stpState: nil)])
+            PortInfo(name: "nu", ifindex: 5, vlanMode: "native-untagged", vlanModeSet: true, tag: 20, trunks: [10, 20], xdpMode: "auto", stpState: nil),
+            PortInfo(name: "t", ifindex: nil, vlanMode: "trunk", tag: nil, trunks: [], xdpMode: "generic", stpState: nil),
+            PortInfo(name: "a", ifindex: 7, vlanMode: "access", tag: 10, trunks: [], xdpMode: "auto", stpState: nil)])
+        // vlan_mode only where it was set, as ovs-vsctl prints its columns.
         #expect(Formatting.show([b]) == """
                 Bridge br0
                     Port nu
@@ -46,10 +48,12 @@ import Testing
                         vlan_mode: native-untagged
                         Interface nu
                     Port t
-                        vlan_mode: trunk
                         Interface t
                             error: "no such interface"
                             xdp_mode: generic
+                    Port a
+                        tag: 10
+                        Interface a
 
             """)
     }

@@ -157,6 +157,7 @@ final class ControllerFixture {
         _ = try f.ctl.setPort("p1", settings: ["tag=20", "vlan_mode=native-untagged"])
         let info = try f.ctl.listPorts("br0")
         #expect(info[0].vlanMode == "native-untagged" && info[0].tag == 20 && info[0].trunks == [10, 20])
+        #expect(info[0].vlanModeSet && !info[1].vlanModeSet && info[1].vlanMode == "trunk")
     }
 
     @Test func badInputIsRefusedAndChangesNothing() throws {

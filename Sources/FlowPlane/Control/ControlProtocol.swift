@@ -47,16 +47,20 @@ public struct FDBRow: Codable, Equatable, Sendable {
 public struct PortInfo: Codable, Equatable, Sendable {
     public var name: String
     public var ifindex: UInt32?
+    /// The effective mode (an unset `vlan_mode` is access with a tag, trunk without).
     public var vlanMode: String
+    /// Whether `vlan_mode` was set explicitly (`show` prints it only then, as ovs-vsctl does).
+    public var vlanModeSet: Bool
     public var tag: UInt16?
     public var trunks: [UInt16]
     public var xdpMode: String
     public var stpState: String?
     /// Why a configured port is not in the datapath (nil when it is).
     public var error: String?
-    public init(name: String, ifindex: UInt32?, vlanMode: String, tag: UInt16?, trunks: [UInt16], xdpMode: String, stpState: String?,
-                error: String? = nil) {
-        self.name = name; self.ifindex = ifindex; self.vlanMode = vlanMode; self.tag = tag; self.trunks = trunks
+    public init(name: String, ifindex: UInt32?, vlanMode: String, vlanModeSet: Bool = false, tag: UInt16?, trunks: [UInt16],
+                xdpMode: String, stpState: String?, error: String? = nil) {
+        self.name = name; self.ifindex = ifindex; self.vlanMode = vlanMode; self.vlanModeSet = vlanModeSet
+        self.tag = tag; self.trunks = trunks
         self.xdpMode = xdpMode; self.stpState = stpState; self.error = error
     }
 }

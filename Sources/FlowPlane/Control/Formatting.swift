@@ -51,7 +51,7 @@ public enum Formatting {
                 out += "        Port \(p.name)\n"
                 if let tag = p.tag { out += "            tag: \(tag)\n" }
                 if !p.trunks.isEmpty { out += "            trunks: [\(p.trunks.map(String.init).joined(separator: ", "))]\n" }
-                out += "            vlan_mode: \(p.vlanMode)\n"
+                if p.vlanModeSet { out += "            vlan_mode: \(p.vlanMode)\n" }
                 out += "            Interface \(p.name)\n"
                 if p.ifindex == nil { out += "                error: \"\(p.error ?? "no such interface")\"\n" }
                 if p.xdpMode != "auto" { out += "                xdp_mode: \(p.xdpMode)\n" }

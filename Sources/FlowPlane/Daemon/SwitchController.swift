@@ -302,7 +302,7 @@ public final class SwitchController {
 
     private func portInfo(_ p: PortConfig) -> PortInfo {
         PortInfo(name: p.name, ifindex: ifindexes[p.name]?.rawValue, vlanMode: p.vlan.effectiveMode.description,
-                 tag: p.vlan.tag?.rawValue, trunks: p.vlan.trunks.sorted().map(\.rawValue), xdpMode: p.xdpMode.rawValue,
+                 vlanModeSet: p.vlan.mode != nil, tag: p.vlan.tag?.rawValue, trunks: p.vlan.trunks.sorted().map(\.rawValue), xdpMode: p.xdpMode.rawValue,
                  stpState: config.bridges[p.bridge]?.stp.enabled == true ? (ifindexes[p.name] == nil ? nil : (try? datapathPort(p.name))?.stpState.description) : nil,
                  error: ifindexes[p.name] == nil ? setupFailures[p.name] : nil)
     }
