@@ -42,6 +42,7 @@ import Testing
         let other = FlowPlaneDaemon(options: o, logger: Logger(label: "t"))
         #expect(throws: (any Error).self) { try other.start() }
         other.stop()
+        #expect(!FileManager.default.fileExists(atPath: dir + "/other.db"), "a refused daemon created its database")
         try d2.withController { try $0.deleteBridge("br0") }
         d2.stop()
         #expect(!FileManager.default.fileExists(atPath: pinRoot))

@@ -98,14 +98,18 @@ public final class FlowPlaneDaemon {
         if cbpf_tune_allocator(Self.mmapThreshold, Self.trimThreshold) != 0 {
             logger.warning("could not set the allocator's thresholds")
         }
+        let env = ProcessInfo.processInfo.environment
+        let simulated = env["FLOWPLANE_DATAPATH"] == "simulated"
         try lock(options.socketPath)
         try lock(options.dbPath)
+        // bpffs holds no plain files: the pin root's lock lives under /run/flowplane. It is
+        // taken before the database is opened, so a daemon refused here creates nothing.
+        if !simulated { try lock(Self.pinRootLockBase(options.pinRoot)) }
         let store = try ConfigStore(path: options.dbPath)
-        let env = ProcessInfo.processInfo.environment
         let datapath: Datapath
         let interfaces: InterfaceResolver
         let capacity: Int
-        if env["FLOWPLANE_DATAPATH"] == "simulated" {
+        if simulated {
             capacity = options.fdbCapacity ?? 131072
             datapath = SimulatedDatapath(fdbCapacity: capacity)
             if let names = env["FLOWPLANE_SIM_INTERFACES"] {
@@ -116,8 +120,6 @@ public final class FlowPlaneDaemon {
             bpduTransport = datapath as? SimulatedDatapath
             logger.info("using the simulated datapath")
         } else {
-            // bpffs holds no plain files: the pin root's lock lives under /run/flowplane.
-            try lock(Self.pinRootLockBase(options.pinRoot))
             let b: BPFDatapath
             if let c = options.fdbCapacity {
                 b = try BPFDatapath(pinRoot: options.pinRoot, fdbCapacity: c, logger: logger)
