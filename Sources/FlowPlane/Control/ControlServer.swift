@@ -121,7 +121,8 @@ final class RequestHandler: ChannelInboundHandler, @unchecked Sendable {
     private func reply(_ context: ChannelHandlerContext, _ response: ControlResponse, force: Bool = false) {
         if !force && answered { return }
         answered = true
-        let data = (try? response.wireLine()) ?? [UInt8(ascii: "\n")]
+        var data = (try? JSONEncoder().encode(response)) ?? Data()
+        data.append(UInt8(ascii: "\n"))
         let out = context.channel.allocator.buffer(bytes: data)
         let large = data.count >= Self.largeReply
         context.writeAndFlush(wrapOutboundOut(out)).whenComplete { _ in
