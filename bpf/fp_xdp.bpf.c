@@ -37,6 +37,17 @@ static __always_inline void fp_verdict(struct fp_outcome *o, __u32 stat, int act
 	o->action = action;
 }
 
+/* The output port's rule for a copy in VLAN vlan, shared by known unicast and flood copies:
+ * FP_STAT_TX_PACKETS when it leaves (*act then says in which form), FP_DROP_STP_EGRESS when
+ * the port is not forwarding, FP_DROP_VLAN_EGRESS when it does not carry the VLAN. */
+static __always_inline __u32 fp_output_rule(const struct fp_port *out, __u32 vlan, int *act)
+{
+	if (out->stp_state != FP_STP_FORWARDING)
+		return FP_DROP_STP_EGRESS;
+	*act = fp_vlan_egress_action(out, vlan);
+	return *act == FP_EGRESS_REFUSE ? FP_DROP_VLAN_EGRESS : FP_STAT_TX_PACKETS;
+}
+
 /* Sends a known-unicast frame in VLAN vlan to port out_ifindex: the output port's STP state
  * and VLAN rule decide whether and in which form it leaves (what fp_egress_flood does for a
  * flood copy); the copy is counted on the output port at the exit. f is what parsing found. */
@@ -44,19 +55,16 @@ static __always_inline void fp_unicast(struct xdp_md *ctx, struct fp_frame *f, _
 				       __u32 out_ifindex, struct fp_outcome *o)
 {
 	const struct fp_port *out = bpf_map_lookup_elem(&fp_ports, &out_ifindex);
-	int act, rc;
+	int act = FP_EGRESS_KEEP, rc;
+	__u32 rule;
 
 	if (!out) /* no longer a port: its VLAN rule is unknown */
 		return fp_verdict(o, FP_DROP_REDIRECT, XDP_DROP);
 	fp_verdict(o, FP_STAT_UNICAST, XDP_DROP);
 	o->out_slot = out->slot;
-	if (out->stp_state != FP_STP_FORWARDING) {
-		o->out_stat = FP_DROP_STP_EGRESS;
-		return;
-	}
-	act = fp_vlan_egress_action(out, vlan);
-	if (act == FP_EGRESS_REFUSE) {
-		o->out_stat = FP_DROP_VLAN_EGRESS;
+	rule = fp_output_rule(out, vlan, &act);
+	if (rule != FP_STAT_TX_PACKETS) {
+		o->out_stat = rule;
 		return;
 	}
 	if (fp_vlan_output(ctx, f, vlan, act) < 0)
@@ -149,22 +157,18 @@ int fp_egress_flood(struct xdp_md *ctx)
 	__u32 ifindex = ctx->egress_ifindex;
 	const struct fp_port *port = bpf_map_lookup_elem(&fp_ports, &ifindex);
 	struct fp_frame f;
-	__u32 stat = FP_STAT_TX_PACKETS;
-	int act;
+	__u32 stat;
+	int act = FP_EGRESS_KEEP;
 
 	if (!port)
 		return XDP_DROP; /* no longer a port: its VLAN rule is unknown */
-	if (port->stp_state != FP_STP_FORWARDING) {
-		stat = FP_DROP_STP_EGRESS;
-	} else if (fp_parse_frame(ctx, &f) < 0) {
+	if (fp_parse_frame(ctx, &f) < 0) /* cannot happen to a copy fp_ingress parsed */
+		return fp_egress_exit(port->slot, FP_DROP_MALFORMED, 0);
+	stat = fp_output_rule(port, f.tag ? (f.tci & FP_VID_MASK) : 0, &act);
+	if (stat == FP_DROP_VLAN_EGRESS)
+		return XDP_DROP;
+	if (stat == FP_STAT_TX_PACKETS && act == FP_EGRESS_UNTAG && fp_vlan_pop(ctx) < 0)
 		stat = FP_DROP_MALFORMED;
-	} else {
-		act = fp_vlan_egress_action(port, f.tag ? (f.tci & FP_VID_MASK) : 0);
-		if (act == FP_EGRESS_REFUSE)
-			return XDP_DROP;
-		if (act == FP_EGRESS_UNTAG && fp_vlan_pop(ctx) < 0)
-			stat = FP_DROP_MALFORMED;
-	}
 	return fp_egress_exit(port->slot, stat, ctx->data_end - ctx->data);
 }
 
