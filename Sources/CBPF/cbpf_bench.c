@@ -3,11 +3,15 @@
 #include "cbpf_bench.h"
 #include <bpf/libbpf.h>
 #include <bpf/bpf.h>
+#include <dirent.h>
 #include <errno.h>
+#include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+#include <unistd.h>
 
 #ifndef BPF_F_TEST_XDP_LIVE_FRAMES
 #define BPF_F_TEST_XDP_LIVE_FRAMES (1U << 1)
@@ -169,10 +173,6 @@ int cbpf_afp_blast(int fd, const void *frame, size_t len, unsigned batch, __u64 
 	return 0;
 }
 
-#include <dirent.h>
-#include <sched.h>
-#include <stdio.h>
-#include <unistd.h>
 static void cpu_set_for(int cpu, cpu_set_t *set)
 {
 	CPU_ZERO(set);

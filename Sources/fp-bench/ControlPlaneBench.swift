@@ -637,14 +637,8 @@ enum CPBUtil {
         guard let port = try BPFMap<UInt32, fp_port>(fd: portsFD, name: "fp_ports").lookup(ifindex) else {
             throw CPBError("ifindex \(ifindex) is not a port")
         }
-        var events: UInt64 = 0, lost: UInt64 = 0
-        for cpu in try BPFMap<UInt32, fp_port_stats>(fd: statsFD, name: "fp_stats").lookupPerCPU(port.slot) {
-            withUnsafeBytes(of: cpu.count) { raw in
-                events &+= raw.load(fromByteOffset: Int(FP_STAT_LEARN_EVENTS.rawValue) * 8, as: UInt64.self)
-                lost &+= raw.load(fromByteOffset: Int(FP_STAT_LEARN_LOST.rawValue) * 8, as: UInt64.self)
-            }
-        }
-        return (events, lost)
+        let c = BPFDatapath.counters(perCPU: try BPFMap<UInt32, fp_port_stats>(fd: statsFD, name: "fp_stats").lookupPerCPU(port.slot))
+        return (c.learnEvents, c.learnLost)
     }
 
     /// kB of `pid`'s resident set in mappings of BPF maps (the learn ring buffer), from smaps.

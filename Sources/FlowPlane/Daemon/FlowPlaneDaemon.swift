@@ -110,7 +110,7 @@ public final class FlowPlaneDaemon {
         let interfaces: InterfaceResolver
         let capacity: Int
         if simulated {
-            capacity = options.fdbCapacity ?? 131072
+            capacity = options.fdbCapacity ?? Int(FP_FDB_MAX)
             datapath = SimulatedDatapath(fdbCapacity: capacity)
             if let names = env["FLOWPLANE_SIM_INTERFACES"] {
                 interfaces = StaticInterfaces(names: names.split(separator: ",").map(String.init))

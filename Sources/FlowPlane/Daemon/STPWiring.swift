@@ -45,7 +45,7 @@ public final class STPWiring {
     /// id and the bridge name.
     func bridgeMAC(_ name: String) -> MACAddress {
         let macs = controller.bridgePorts(name).filter { $0.ifindex != nil }.compactMap { controller.portMAC($0.name) }
-            .filter { !$0.isMulticast && $0 != MACAddress(0, 0, 0, 0, 0, 0) }
+            .filter { !$0.isMulticast && $0 != .zero }
         if let lowest = macs.min() { return lowest }
         let machine = (try? String(contentsOfFile: "/etc/machine-id", encoding: .utf8)) ?? ""
         var h: UInt32 = 2166136261

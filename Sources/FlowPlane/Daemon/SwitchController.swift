@@ -401,7 +401,7 @@ public final class SwitchController {
         let v = try Self.parseVLAN(vlan)
         let m = try Self.parseMAC(mac)
         guard !m.isMulticast else { throw ControlError.refused("MAC address '\(mac)' is a group address and cannot be a static entry") }
-        guard m != MACAddress(0, 0, 0, 0, 0, 0) else { throw ControlError.refused("MAC address '\(mac)' is all zeros and cannot be a static entry") }
+        guard m != .zero else { throw ControlError.refused("MAC address '\(mac)' is all zeros and cannot be a static entry") }
         var new = config
         new.staticFDB.removeAll { $0.bridge == br && $0.vlan == v && $0.mac == m }
         new.staticFDB.append(StaticFDBConfig(bridge: br, vlan: v, mac: m, port: name))

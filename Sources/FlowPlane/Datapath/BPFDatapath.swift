@@ -379,8 +379,13 @@ public final class BPFDatapath: Datapath {
 
     /// Counters of a counter slot, summed over CPUs.
     public func counters(slot: UInt32) throws -> PortCounters {
+        Self.counters(perCPU: try statsMap.lookupPerCPU(slot))
+    }
+
+    /// One slot's `fp_stats` values, one per CPU, summed into counters (packets, bytes).
+    public static func counters(perCPU: [fp_port_stats]) -> PortCounters {
         var sum = [UInt64](repeating: 0, count: Int(FP_STAT_MAX.rawValue))
-        for cpu in try statsMap.lookupPerCPU(slot) {
+        for cpu in perCPU {
             withUnsafeBytes(of: cpu.count) { raw in
                 for i in 0..<sum.count { sum[i] &+= raw.load(fromByteOffset: i * 8, as: UInt64.self) }
             }

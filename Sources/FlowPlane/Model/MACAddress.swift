@@ -36,6 +36,8 @@ public struct MACAddress: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 
     public static let broadcast = MACAddress(0xff, 0xff, 0xff, 0xff, 0xff, 0xff)
+    /// 00:00:00:00:00:00, never a station's address (the Linux bridge refuses it in its FDB).
+    public static let zero = MACAddress(0, 0, 0, 0, 0, 0)
 
     /// Group (multicast or broadcast) addresses have the I/G bit, bit 0 of the first octet.
     public var isMulticast: Bool { octets.0 & 1 == 1 }
