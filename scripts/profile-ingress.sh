@@ -22,6 +22,8 @@ pin=/sys/fs/bpf/fpprof$id
 a=fppa$id b=fppb$id
 daemon=
 cleanup() {
+  # Deleting the bridge first lets the daemon remove its pins and pin-root lock as it stops.
+  [ -n "$daemon" ] && timeout 10 "$FLOWCTL" --socket "$work/sock" del-br --if-exists fpprof0 >/dev/null 2>&1
   [ -n "$daemon" ] && kill "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null
   ip link del "$a" 2>/dev/null || true
   ip link del "$b" 2>/dev/null || true
